@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "xc/engine/event_buffer.h"
+#include "xc/engine/order_book.h"
+#include "xc/protocol/command.h"
+#include "xc/protocol/types.h"
+
+namespace xc::engine {
+
+// Shard is the single-threaded state machine of one engine shard: the books of
+// many symbols and the shard's sequence number. It has no thread of its own
+// (ShardRunner in engine_node drives it); a test or the one-process build may
+// call Apply directly ("invoker" mode, STYLE.md §10).
+//
+// Thread safety: owned by one thread; not thread-safe.
+// Determinism: its output is a pure function of the sequence of commands
+// applied (DESIGN.md invariant 1); StateHash() proves it.
+// Allocation: AddSymbol allocates the book's pools; Apply allocates nothing
+// (see OrderBook and EventBuffer).
+class Shard {
+ public:
+  Shard() = default;
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  // Creates the book of `symbol`. InvalidArgument if the symbol is already
+  // there. Not for the hot path.
+  [[nodiscard]] absl::Status AddSymbol(protocol::SymbolId symbol,
+                                       const OrderBook::Options& options);
+
+  // Stamps cmd with the next sequence number and applies it to its book,
+  // appending its events to out. An unknown symbol yields Rejected
+  // (kUnknownSymbol); an unknown command type Rejected (kInvalidCommand). Both
+  // still consume a sequence number, so that journal and output stay aligned.
+  void Apply(const protocol::Command& cmd, EventBuffer& out);
+
+  // Sequence number of the last command applied (0 before the first).
+  protocol::Seq last_seq() const { return seq_; }
+  uint64_t commands_applied() const { return seq_; }
+
+  // Hash of the sequence number and every book's StateHash, in symbol order.
+  uint64_t StateHash() const;
+
+  // The book of `symbol`, or nullptr if the shard does not own it.
+  OrderBook* book(protocol::SymbolId symbol) {
+    return symbol < books_.size() ? books_[symbol].get() : nullptr;
+  }
+  const OrderBook* book(protocol::SymbolId symbol) const {
+    return symbol < books_.size() ? books_[symbol].get() : nullptr;
+  }
+  // Owned symbols, ascending.
+  std::vector<protocol::SymbolId> symbols() const;
+
+ private:
+  protocol::Seq seq_ = 0;
+  // Indexed by SymbolId (dense per process); null where another shard owns it.
+  std::vector<std::unique_ptr<OrderBook>> books_;
+};
+
+}  // namespace xc::engine

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: the Release build, then
+# the same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.ccache}
+
+./scripts/build.sh release
+echo "== tests (Release) =="
+ctest --test-dir build --output-on-failure -j "$(nproc)"
+
+./scripts/build.sh asan
+echo "== tests (ASan+UBSan) =="
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+XC_TEST_SCALE=sanitizer ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
