@@ -67,10 +67,10 @@ class SpscRing {
   // REQUIRES: capacity is a power of two >= 2 (checked; fatal otherwise).
   explicit SpscRing(size_t capacity) : capacity_(capacity), mask_(capacity - 1) {
     XC_CHECK(capacity >= 2 && (capacity & (capacity - 1)) == 0);
-    slots_ = static_cast<T*>(::operator new(capacity * sizeof(T), std::align_val_t{kCacheLine}));
+    slots_ = static_cast<T*>(::operator new (capacity * sizeof(T), std::align_val_t{kCacheLine}));
     std::uninitialized_value_construct_n(slots_, capacity);
   }
-  ~SpscRing() { ::operator delete(slots_, std::align_val_t{kCacheLine}); }
+  ~SpscRing() { ::operator delete (slots_, std::align_val_t{kCacheLine}); }
   SpscRing(const SpscRing&) = delete;
   SpscRing& operator=(const SpscRing&) = delete;
 

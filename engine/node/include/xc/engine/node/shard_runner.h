@@ -1,0 +1,243 @@
+#pragma once
+// ShardRunner: the agent that drives one engine Shard on its own pinned core,
+// fed by a command ring and emitting into an event ring (STYLE.md §9, §10).
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <future>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "xc/engine/event_buffer.h"
+#include "xc/engine/node/wait_strategy.h"
+#include "xc/engine/shard.h"
+#include "xc/protocol/command.h"
+#include "xc/protocol/event.h"
+#include "xc/protocol/spsc_ring.h"
+
+namespace xc::engine::node {
+
+struct ShardRunnerOptions {
+  // Ring capacities; each must be a power of two >= 2.
+  size_t input_capacity = size_t{1} << 14;   // commands (80 B each)
+  size_t output_capacity = size_t{1} << 16;  // events (72 B each)
+  // At most this many commands are applied per DoWork(), so one call stays
+  // short and the counters and wait strategy see regular cycles.
+  size_t batch = 256;
+  // Initial capacity of the per-shard EventBuffer (events of one command).
+  size_t event_buffer_capacity = 4096;
+  // What the thread does when a cycle found no work.
+  WaitStrategy wait = WaitStrategy::kSpin;
+  // Core to pin the thread to; must be one of AllowedCpus(). -1 = not pinned.
+  int cpu = -1;
+};
+
+// A consistent-enough view of a runner's counters for metrics (STYLE.md §17).
+// Each field is read with a relaxed load; fields are not mutually atomic.
+struct ShardRunnerCounters {
+  uint64_t commands_applied = 0;
+  uint64_t events_published = 0;
+  // DoWork() calls that did some work vs none. busy / (busy + idle) is the
+  // shard's busy fraction (the playbook's "hot core" signal).
+  uint64_t busy_cycles = 0;
+  uint64_t idle_cycles = 0;
+  // DoWork() calls that found the output ring too full to publish the
+  // pending events of a command (backpressure from the event consumer).
+  uint64_t backpressure_cycles = 0;
+  // Commands whose events outnumbered the whole output ring and therefore
+  // had to be published in pieces (see DoWork). 0 when the ring is sized right.
+  uint64_t oversized_groups = 0;
+  // Times a kBlock runner actually went to sleep on its doorbell, and
+  // whether it has announced it sleeps right now.
+  uint64_t sleeps = 0;
+  bool sleeping = false;
+  // Sequence number of the last command applied (0 before the first).
+  uint64_t last_seq = 0;
+  // Commands submitted and not yet applied (approximate).
+  uint64_t input_depth = 0;
+};
+
+// ShardRunner owns one Shard, an input SpscRing<Command> and an output
+// SpscRing<Event>, and runs the shard's duty cycle DoWork(): drain up to
+// `batch` commands, apply each through Shard::Apply into a preallocated
+// EventBuffer, and publish that command's events to the output ring all
+// together (one release store) after the command completes.
+//
+// Threading modes (STYLE.md §10):
+//  * threaded: Start() spawns a thread, pins it to options.cpu, and loops
+//    DoWork() + the wait strategy until Stop();
+//  * invoker: Start() is never called; one thread (a test, or the one-process
+//    build) calls DoWork() itself.
+//
+// Thread safety, by role (each role is one thread at a time; roles may share
+// a thread, e.g. a test that submits and polls from main):
+//  * setup: constructor, shard(), Start(), Stop(), destructor: the owner
+//    thread, and shard() only while the runner thread is not running;
+//  * producer: Submit/SubmitN: one thread (the shard's sequencer / router);
+//  * consumer: PollEvents: one thread (the event fan-out);
+//  * agent: DoWork: the runner thread in threaded mode, the invoker otherwise;
+//  * observers: counters(), cpu(), running(): any thread (relaxed atomics
+//    written only by the agent).
+//
+// Invariants:
+//  * commands are applied in submission order, each exactly once;
+//  * events leave in the order the shard produced them, none is dropped or
+//    duplicated; the events of one command become visible to the consumer in
+//    one piece (except an oversized group, see DoWork);
+//  * while a command's events are not yet published, no further command is
+//    applied (backpressure flows from the event consumer back to Submit).
+//
+// Allocation: the constructor allocates both rings and the EventBuffer;
+// Start() allocates the thread. Submit, PollEvents and DoWork allocate
+// nothing (beyond what Shard::Apply documents).
+class ShardRunner {
+ public:
+  using Options = ShardRunnerOptions;
+
+  // REQUIRES: capacities are powers of two >= 2 and batch >= 1 (fatal otherwise).
+  explicit ShardRunner(const Options& options);
+  // Stops the thread if it runs (see Stop()).
+  ~ShardRunner();
+  ShardRunner(const ShardRunner&) = delete;
+  ShardRunner& operator=(const ShardRunner&) = delete;
+
+  // The shard, e.g. to AddSymbol before Start() or to read StateHash() after
+  // Stop(). REQUIRES: the runner thread is not running (in invoker mode: the
+  // invoker thread).
+  Shard& shard() { return shard_; }
+  const Shard& shard() const { return shard_; }
+
+  // Threaded mode: starts the runner thread and returns once it has pinned
+  // itself (so a pinning failure is reported here, not lost in the thread).
+  // Outcomes: Ok; InvalidArgument if options.cpu is not -1 and not one of
+  // AllowedCpus() as seen by the caller, or the kernel refuses it;
+  // FailedPrecondition if already running. REQUIRES: setup thread.
+  [[nodiscard]] absl::Status Start();
+
+  // Threaded mode: asks the thread to stop, and returns after it has applied
+  // every command submitted before the call and published all their events,
+  // then exited. REQUIRES: no Submit concurrent with or after Stop (they may
+  // stay unapplied); the consumer keeps polling from another thread if the
+  // output ring may fill up, otherwise Stop waits for room forever (events
+  // are never dropped). No-op when not running (invoker mode included).
+  void Stop();
+
+  bool running() const { return running_.load(std::memory_order_acquire); }
+
+  // ---- producer ----
+
+  // Enqueues cmd for the shard. false when the input ring is full (nothing
+  // enqueued; the caller decides: retry, back off, or reject upstream).
+  // With kBlock, wakes the runner thread if it announced it sleeps. No
+  // allocation, no syscall unless the runner sleeps.
+  bool Submit(const protocol::Command& cmd) {
+    if (!input_.TryPush(cmd)) return false;
+    if (options_.wait == WaitStrategy::kBlock) bell_.Ring();
+    return true;
+  }
+  // All-or-nothing batch of n commands (one release store). false when fewer
+  // than n slots are free.
+  bool SubmitN(const protocol::Command* cmds, size_t n) {
+    if (!input_.TryPushN(cmds, n)) return false;
+    if (options_.wait == WaitStrategy::kBlock) bell_.Ring();
+    return true;
+  }
+
+  // ---- consumer ----
+
+  // Moves up to max published events into out[0..); returns how many.
+  size_t PollEvents(protocol::Event* out, size_t max) {
+    const size_t n = output_.PopN(out, max);
+    AfterPoll(n);
+    return n;
+  }
+  // Calls f(const protocol::Event&) on up to max published events in order,
+  // without copying them; returns how many. REQUIRES: f does not call back
+  // into this runner's consumer side.
+  template <typename F>
+  size_t PollEvents(F&& f, size_t max = SIZE_MAX) {
+    const size_t n = output_.Drain(f, max);
+    AfterPoll(n);
+    return n;
+  }
+
+  // ---- agent ----
+
+  // One duty cycle. First retries the events of the last command if they
+  // could not all be published; if they still cannot, returns 0 without
+  // touching the input (backpressure). Then, up to `batch` times: takes the
+  // next command from the input ring (zero-copy), applies it with
+  // Shard::Apply, and publishes its events to the output ring with one
+  // TryPushN; stops early when the input is empty or the output ring is full
+  // (the unpublished events stay pending for the next call).
+  // A command whose events outnumber the whole output ring cannot be
+  // published in one piece; they go out in order in ring-sized pieces and
+  // counters().oversized_groups counts it (size the ring to avoid it).
+  // Returns the work done: commands applied plus 1 if pending events were
+  // published; 0 means idle. Updates the counters.
+  // REQUIRES: agent role (the runner thread, or the invoker when not started).
+  // Cost: O(commands * Apply); no allocation, lock or syscall.
+  int DoWork();
+
+  // ---- observers (any thread) ----
+
+  ShardRunnerCounters counters() const;
+  uint64_t commands_applied() const { return Load(commands_applied_); }
+  uint64_t events_published() const { return Load(events_published_); }
+  uint64_t last_seq() const { return Load(last_seq_); }
+  size_t input_depth() const { return input_.size_approx(); }
+  // CPU the runner thread observed itself on right after pinning; -1 before
+  // Start() or in invoker mode.
+  int cpu() const { return cpu_.load(std::memory_order_acquire); }
+  const Options& options() const { return options_; }
+
+ private:
+  // Single-writer counter update: a plain load+store, no locked RMW.
+  static void Add(std::atomic<uint64_t>& c, uint64_t n) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  static uint64_t Load(const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); }
+
+  void AfterPoll(size_t n) {
+    // The runner may sleep while backpressured; freed room is work for it.
+    if (n != 0 && options_.wait == WaitStrategy::kBlock) bell_.Ring();
+  }
+
+  // Publishes events_[published_..size) if the output ring has room; true
+  // when nothing is left pending.
+  bool PublishPending();
+  bool HasPending() const { return published_ < events_.size(); }
+  // Sleep predicate of kBlock, evaluated on the runner thread.
+  bool HasWork();
+  // Thread body: pins, reports the outcome through *started, then loops.
+  void Run(std::promise<absl::Status>* started);
+
+  const Options options_;
+  Shard shard_;
+  protocol::SpscRing<protocol::Command> input_;
+  protocol::SpscRing<protocol::Event> output_;
+  // Events of the command being published; published_ is how many of them
+  // are already in the output ring. Agent only.
+  EventBuffer events_;
+  size_t published_ = 0;
+  bool group_oversized_ = false;
+
+  Doorbell bell_;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<int> cpu_{-1};
+
+  // Written by the agent only; read by observers. Own line, so scrapes do not
+  // disturb the rings' index lines.
+  alignas(64) std::atomic<uint64_t> commands_applied_{0};
+  std::atomic<uint64_t> events_published_{0};
+  std::atomic<uint64_t> busy_cycles_{0};
+  std::atomic<uint64_t> idle_cycles_{0};
+  std::atomic<uint64_t> backpressure_cycles_{0};
+  std::atomic<uint64_t> oversized_groups_{0};
+  std::atomic<uint64_t> last_seq_{0};
+};
+
+}  // namespace xc::engine::node

@@ -1,0 +1,173 @@
+#include "xc/engine/node/shard_runner.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "xc/engine/node/cpu_affinity.h"
+#include "xc/protocol/check.h"
+
+namespace xc::engine::node {
+
+ShardRunner::ShardRunner(const Options& options)
+    : options_(options),
+      input_(options.input_capacity),
+      output_(options.output_capacity),
+      events_(options.event_buffer_capacity) {
+  XC_CHECK(options.batch >= 1);
+}
+
+ShardRunner::~ShardRunner() { Stop(); }
+
+absl::Status ShardRunner::Start() {
+  if (running()) return absl::FailedPreconditionError("shard runner already running");
+  if (options_.cpu != -1) {
+    absl::StatusOr<std::vector<int>> allowed = AllowedCpus();
+    if (!allowed.ok()) return allowed.status();
+    if (!std::binary_search(allowed->begin(), allowed->end(), options_.cpu)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cpu ", options_.cpu, " is not one of this process's allowed cpus"));
+    }
+  }
+  stop_requested_.store(false, std::memory_order_relaxed);
+  std::promise<absl::Status> started;
+  std::future<absl::Status> result = started.get_future();
+  thread_ = std::thread([this, &started] { Run(&started); });
+  absl::Status status = result.get();
+  if (!status.ok()) {
+    thread_.join();
+    return status;
+  }
+  running_.store(true, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+void ShardRunner::Stop() {
+  if (!thread_.joinable()) return;
+  stop_requested_.store(true, std::memory_order_release);
+  bell_.Wake();  // it may be asleep on the doorbell
+  thread_.join();
+  running_.store(false, std::memory_order_release);
+}
+
+void ShardRunner::Run(std::promise<absl::Status>* started) {
+  if (options_.cpu != -1) {
+    absl::Status pinned = PinCurrentThread(options_.cpu);
+    if (!pinned.ok()) {
+      started->set_value(std::move(pinned));
+      return;
+    }
+  }
+  cpu_.store(CurrentCpu(), std::memory_order_release);
+  // After this, `started` (on Start's stack) must not be touched.
+  started->set_value(absl::OkStatus());
+
+  IdleStrategy idle(options_.wait, &bell_);
+  for (;;) {
+    const int work = DoWork();
+    if (work == 0 && stop_requested_.load(std::memory_order_acquire)) {
+      // Stop drains: leave only once every command submitted before Stop()
+      // is applied and its events are out. The acquire above pairs with
+      // Stop's release store, which follows the producer's last Submit.
+      if (input_.empty_approx() && !HasPending()) break;
+    }
+    idle.Idle(work, [this] { return HasWork(); });
+  }
+}
+
+bool ShardRunner::HasWork() {
+  if (stop_requested_.load(std::memory_order_acquire)) return true;
+  if (HasPending()) {
+    const size_t need = std::min(events_.size() - published_, output_.capacity());
+    return output_.free_approx() >= need;
+  }
+  return !input_.empty_approx();
+}
+
+bool ShardRunner::PublishPending() {
+  size_t left = events_.size() - published_;
+  if (left == 0) return true;
+  const protocol::Event* first = events_.begin() + published_;
+  if (__builtin_expect(left <= output_.capacity(), 1)) {
+    if (!output_.TryPushN(first, left)) return false;
+  } else {
+    // Cannot be atomic: the group is bigger than the ring. Publish the part
+    // that fits now, in order; the consumer sees the group in pieces.
+    if (!group_oversized_) {
+      group_oversized_ = true;
+      Add(oversized_groups_, 1);
+    }
+    const size_t room = output_.free_approx();
+    if (room == 0) return false;
+    left = std::min(left, room);
+    XC_CHECK(output_.TryPushN(first, left));
+    published_ += left;
+    Add(events_published_, left);
+    return !HasPending();
+  }
+  published_ += left;
+  Add(events_published_, left);
+  return true;
+}
+
+int ShardRunner::DoWork() {
+  int work = 0;
+  if (HasPending()) {
+    if (!PublishPending()) {
+      Add(backpressure_cycles_, 1);
+      Add(idle_cycles_, 1);
+      return 0;
+    }
+    work = 1;
+  }
+
+  size_t applied = 0;
+  bool blocked = false;
+  while (applied < options_.batch && !blocked) {
+    // Zero-copy: Apply reads the command in its ring slot; the slot is freed
+    // only after the command is applied (Consume below).
+    const std::span<const protocol::Command> cmds = input_.Peek(options_.batch - applied);
+    if (cmds.empty()) break;
+    size_t used = 0;
+    for (const protocol::Command& cmd : cmds) {
+      events_.clear();
+      published_ = 0;
+      group_oversized_ = false;
+      shard_.Apply(cmd, events_);
+      ++used;
+      if (!PublishPending()) {
+        blocked = true;
+        break;
+      }
+    }
+    input_.Consume(used);
+    applied += used;
+  }
+
+  if (applied != 0) {
+    Add(commands_applied_, applied);
+    last_seq_.store(shard_.last_seq(), std::memory_order_relaxed);
+  }
+  if (blocked) Add(backpressure_cycles_, 1);
+  work += static_cast<int>(applied);
+  Add(work != 0 ? busy_cycles_ : idle_cycles_, 1);
+  return work;
+}
+
+ShardRunnerCounters ShardRunner::counters() const {
+  ShardRunnerCounters c;
+  c.commands_applied = Load(commands_applied_);
+  c.events_published = Load(events_published_);
+  c.busy_cycles = Load(busy_cycles_);
+  c.idle_cycles = Load(idle_cycles_);
+  c.backpressure_cycles = Load(backpressure_cycles_);
+  c.oversized_groups = Load(oversized_groups_);
+  c.sleeps = bell_.sleeps();
+  c.sleeping = bell_.sleeping();
+  c.last_seq = Load(last_seq_);
+  c.input_depth = input_.size_approx();
+  return c;
+}
+
+}  // namespace xc::engine::node
