@@ -624,6 +624,8 @@ bool OrderBook::Impl::Sweep(Taker& t) {
         e.qty = q;
       }
       touched = true;
+      last_price_ = price;
+      traded_ = true;
       o.visible -= q;
       l.total -= q;
       if (o.visible == 0) {
@@ -641,11 +643,7 @@ bool OrderBook::Impl::Sweep(Taker& t) {
       }
       if (t.by_quote ? t.quote_left == 0 : t.left == 0) break;
     }
-    if (touched) {
-      last_price_ = price;
-      traded_ = true;
-      EmitLevel(l);
-    }
+    if (touched) EmitLevel(l);
     if (l.head == kNil) RemoveLevel(li);
     if (stp_stop) return true;
     if (quote_stop) return false;
