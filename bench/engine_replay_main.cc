@@ -75,6 +75,8 @@ __attribute__((noinline)) Counters ReplayLoop(Shard& shard, const Command* cmds,
   uint64_t trades = 0, volume = 0, rejects = 0;
   uint64_t prev = kLatency ? __rdtsc() : 0;
   for (size_t i = 0; i < n; ++i) {
+    // As ShardRunner does with the commands of a batch it drains.
+    if (i + 1 < n) shard.Prefetch(cmds[i + 1]);
     shard.Apply(cmds[i], events);
     for (const Event& e : events) {
       const bool trade = e.type == EventType::kTrade;

@@ -150,6 +150,11 @@ class OrderBook {
   // REQUIRES: cmd.symbol == symbol(); seq is the shard's next sequence number.
   void Apply(const protocol::Command& cmd, protocol::Seq seq, EventBuffer& out);
 
+  // A hint that `cmd` comes soon: starts loading the cache line of its order id
+  // in the id index, so that a shard draining a batch overlaps that memory
+  // access with the current command. No effect on state or output. O(1).
+  void Prefetch(const protocol::Command& cmd) const;
+
   // State hash over everything that decides future output: per side, levels in
   // priority order (price, total) with their orders in queue order (id, user,
   // visible, hidden, iceberg slice, STP mode), then pending stops in arrival

@@ -39,6 +39,15 @@ class Shard {
   // still consume a sequence number, so that journal and output stay aligned.
   void Apply(const protocol::Command& cmd, EventBuffer& out);
 
+  // Hint that cmd will be applied soon (see OrderBook::Prefetch). Callers
+  // that hold a batch call it for the next command before applying the current.
+  // Only cancels and amends look up an existing order; a new order's id is
+  // usually next to the previous one and already cached.
+  void Prefetch(const protocol::Command& cmd) const {
+    if (cmd.type == protocol::CommandType::kNewOrder) return;
+    if (const OrderBook* b = book(cmd.symbol)) b->Prefetch(cmd);
+  }
+
   // Sequence number of the last command applied (0 before the first).
   protocol::Seq last_seq() const { return seq_; }
   uint64_t commands_applied() const { return seq_; }
