@@ -4,8 +4,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "xc/protocol/check.h"
 #include "xc/protocol/hash.h"
 
@@ -406,6 +409,9 @@ class OrderBook::Impl {
   void Execute(const Command& cmd, uint32_t oi, Taker& t, TimeInForce tif, OrderType type);
   void Rest(uint32_t oi, Qty left);
   void CheckStops();
+
+  void SaveTo(std::string* out) const;
+  absl::Status LoadFrom(std::string_view image);
 
   void NewOrder(const Command& cmd);
   void Cancel(const Command& cmd);
@@ -859,6 +865,133 @@ uint64_t OrderBook::Impl::StateHash() const {
   return h;
 }
 
+
+// ---- snapshot image (engine/doc/snapshot_format.md) ----
+
+namespace {
+
+constexpr uint32_t kImageMagic = 0x4b424358;  // "XCBK"
+constexpr uint32_t kImageVersion = 1;
+
+struct ImageHeader {
+  uint32_t magic;
+  uint32_t version;
+  uint32_t symbol;
+  uint32_t reserved;
+  int64_t last_price;
+  uint64_t resting;
+  uint64_t stops;
+};
+static_assert(sizeof(ImageHeader) == 40);
+
+struct ImageOrder {
+  uint64_t id;
+  uint64_t user;
+  int64_t price;
+  int64_t visible;
+  int64_t hidden;
+  int64_t iceberg_qty;
+  int64_t stop_price;  // pending stops only
+  uint8_t side;
+  uint8_t type;
+  uint8_t tif;
+  uint8_t stp;
+  uint32_t reserved;
+};
+static_assert(sizeof(ImageOrder) == 64);
+
+template <typename T>
+void Append(std::string* out, const T& v) {
+  out->append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+}  // namespace
+
+void OrderBook::Impl::SaveTo(std::string* out) const {
+  ImageHeader h{kImageMagic, kImageVersion, symbol_, 0, last_price_,
+                live_orders_ - stops_.size(), stops_.size()};
+  out->reserve(out->size() + sizeof(h) + sizeof(ImageOrder) * live_orders_);
+  Append(out, h);
+  auto put = [out](const Order& o, Price stop) {
+    ImageOrder r{o.id,         o.user, o.price, o.visible, o.hidden, o.iceberg_qty, stop,
+                 static_cast<uint8_t>(o.side), static_cast<uint8_t>(o.type),
+                 static_cast<uint8_t>(o.tif),  static_cast<uint8_t>(o.stp), 0};
+    Append(out, r);
+  };
+  for (int s = 0; s < 2; ++s) {
+    const SideLevels& sl = sides_[s];
+    for (uint32_t i = sl.n; i > 0; --i) {
+      for (uint32_t oi = levels_[sl.lvl[i - 1]].head; oi != kNil; oi = orders_[oi].next) {
+        put(orders_[oi], 0);
+      }
+    }
+  }
+  for (const PendingStop& p : stops_) put(orders_[p.idx], p.stop);
+}
+
+absl::Status OrderBook::Impl::LoadFrom(std::string_view image) {
+  if (live_orders_ != 0 || last_price_ != 0) {
+    return absl::InvalidArgumentError("book image: the book is not empty");
+  }
+  ImageHeader h;
+  if (image.size() < sizeof(h)) return absl::InvalidArgumentError("book image: truncated header");
+  std::memcpy(&h, image.data(), sizeof(h));
+  if (h.magic != kImageMagic || h.version != kImageVersion) {
+    return absl::InvalidArgumentError("book image: bad magic or version");
+  }
+  if (h.symbol != symbol_) return absl::InvalidArgumentError("book image: another symbol");
+  const uint64_t n = h.resting + h.stops;
+  if (n > (image.size() - sizeof(h)) / sizeof(ImageOrder) ||
+      image.size() != sizeof(h) + n * sizeof(ImageOrder)) {
+    return absl::InvalidArgumentError("book image: size does not match its order count");
+  }
+  if (n > options_.max_orders) {
+    return absl::ResourceExhaustedError("book image: more orders than the pool holds");
+  }
+  const char* p = image.data() + sizeof(h);
+  Side prev_side = Side::kBuy;
+  Price prev_key = std::numeric_limits<Price>::max();
+  for (uint64_t k = 0; k < n; ++k, p += sizeof(ImageOrder)) {
+    ImageOrder r;
+    std::memcpy(&r, p, sizeof(r));
+    const bool stop = k >= h.resting;
+    if (r.side > 1 || r.type > 4 || r.tif > 2 || r.stp > 3 || r.price <= 0 || r.visible < 0 ||
+        r.hidden < 0 || (!stop && r.visible == 0) || (stop && r.hidden == 0)) {
+      return absl::InvalidArgumentError("book image: malformed order record");
+    }
+    if (FindOrder(r.id) != kNil) return absl::InvalidArgumentError("book image: duplicate order id");
+    const Side side = static_cast<Side>(r.side);
+    if (!stop) {
+      // Priority order: bids then asks, each best (highest key) first.
+      const Price key = KeyOf(side, r.price);
+      if (side != prev_side) {
+        if (side == Side::kBuy) return absl::InvalidArgumentError("book image: sides out of order");
+        if (WouldCross(Side::kSell, r.price)) {
+          return absl::InvalidArgumentError("book image: crossed book");
+        }
+        prev_key = std::numeric_limits<Price>::max();
+      }
+      if (key > prev_key) return absl::InvalidArgumentError("book image: levels out of order");
+      prev_side = side;
+      prev_key = key;
+      if (!LevelAvailable()) return absl::ResourceExhaustedError("book image: too many levels");
+    }
+    const uint32_t oi = AllocOrder();
+    orders_[oi] = Order{r.id,  r.user, r.visible, r.hidden,
+                        r.iceberg_qty, r.price, kNil, kNil, kNil, side,
+                        static_cast<OrderType>(r.type), static_cast<TimeInForce>(r.tif),
+                        static_cast<StpMode>(r.stp)};
+    ids_.Insert(r.id, oi);
+    if (stop) {
+      stops_.push_back(PendingStop{oi, r.stop_price});
+    } else {
+      PushBack(FindOrAddLevel(side, r.price), oi);
+    }
+  }
+  last_price_ = h.last_price;
+  return absl::OkStatus();
+}
+
 // ---- OrderBook ----
 
 OrderBook::OrderBook(protocol::SymbolId symbol, const Options& options)
@@ -868,7 +1001,20 @@ OrderBook::~OrderBook() = default;
 void OrderBook::Apply(const Command& cmd, Seq seq, EventBuffer& out) { impl_->Apply(cmd, seq, out); }
 uint64_t OrderBook::StateHash() const { return impl_->StateHash(); }
 void OrderBook::Prefetch(const Command& cmd) const { impl_->Prefetch(cmd.order_id); }
+void OrderBook::SaveTo(std::string* out) const { impl_->SaveTo(out); }
+absl::Status OrderBook::LoadFrom(std::string_view image) {
+  absl::Status st = impl_->LoadFrom(image);
+  if (!st.ok()) {
+    // Leave the book empty, whatever part of the image went in.
+    const protocol::SymbolId symbol = impl_->symbol_;
+    const Options options = impl_->options_;
+    impl_.reset();
+    impl_ = std::make_unique<Impl>(symbol, options);
+  }
+  return st;
+}
 protocol::SymbolId OrderBook::symbol() const { return impl_->symbol_; }
+const OrderBook::Options& OrderBook::options() const { return impl_->options_; }
 size_t OrderBook::resting_orders() const { return impl_->live_orders_ - impl_->stops_.size(); }
 size_t OrderBook::pending_stops() const { return impl_->stops_.size(); }
 protocol::Price OrderBook::last_trade_price() const { return impl_->last_price_; }

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -516,6 +517,88 @@ TEST(OrderBookDifferentialTest, ShortStreamsAgreeWithReference) {
   for (uint64_t seed = 100; seed < 300; ++seed) {
     if (!RunSeed(seed, 500, cov)) break;
   }
+}
+
+
+// Snapshots (OrderBook::SaveTo / LoadFrom) taken at random points of a random
+// stream restore a book with the same state hash, and the restored book then
+// produces exactly the events of the original on the rest of the stream.
+TEST(OrderBookSnapshotTest, RestoredBookContinuesIdentically) {
+  for (uint64_t seed : {11u, 12u, 13u}) {
+    CommandGen gen(seed);
+    ReferenceBook ref(kSym);
+    OrderBook::Options opt;
+    opt.max_orders = 1 << 14;
+    opt.max_levels = 1 << 10;
+    auto book = std::make_unique<OrderBook>(kSym, opt);
+    EventBuffer ev_ref, ev_a, ev_b;
+    protocol::Seq seq = 0;
+    int restores = 0;
+    for (int64_t i = 0; i < 60000; ++i) {
+      const Command c = gen.Next(ref, i);
+      ++seq;
+      ev_ref.clear();
+      ref.Apply(c, seq, ev_ref);
+      ev_a.clear();
+      book->Apply(c, seq, ev_a);
+      ASSERT_EQ(ev_a.size(), ev_ref.size()) << "seed " << seed << " command " << i;
+      if (i % 5000 == 4999) {
+        std::string image;
+        book->SaveTo(&image);
+        auto restored = std::make_unique<OrderBook>(kSym, opt);
+        ASSERT_TRUE(restored->LoadFrom(image).ok());
+        ASSERT_EQ(restored->StateHash(), book->StateHash()) << "seed " << seed << " at " << i;
+        ASSERT_EQ(restored->resting_orders(), book->resting_orders());
+        ASSERT_EQ(restored->pending_stops(), book->pending_stops());
+        // The restored book takes over; the original is dropped.
+        book = std::move(restored);
+        ++restores;
+      }
+      ASSERT_TRUE(std::equal(ev_a.begin(), ev_a.end(), ev_ref.begin()))
+          << "seed " << seed << " command " << i << " after " << restores << " restores";
+    }
+    EXPECT_EQ(book->StateHash(), ref.StateHash());
+    EXPECT_EQ(restores, 12);
+  }
+}
+
+TEST(OrderBookSnapshotTest, BadImagesAreRefusedAndLeaveTheBookEmpty) {
+  OrderBook::Options opt;
+  opt.max_orders = 64;
+  opt.max_levels = 16;
+  OrderBook a(kSym, opt);
+  EventBuffer ev;
+  a.Apply(Command::Limit(kSym, 1, 1, Side::kBuy, 100, 5), 1, ev);
+  a.Apply(Command::Limit(kSym, 2, 1, Side::kSell, 101, 5), 2, ev);
+  a.Apply(Command::Stop(kSym, 3, 1, Side::kSell, OrderType::kStopLossLimit, 90, 89, 5), 3, ev);
+  std::string image;
+  a.SaveTo(&image);
+
+  OrderBook truncated(kSym, opt);
+  EXPECT_FALSE(truncated.LoadFrom(std::string_view(image).substr(0, image.size() - 1)).ok());
+  EXPECT_EQ(truncated.resting_orders(), 0u);
+  EXPECT_EQ(truncated.pending_stops(), 0u);
+
+  OrderBook other_symbol(kSym + 1, opt);
+  EXPECT_FALSE(other_symbol.LoadFrom(image).ok());
+
+  OrderBook not_empty(kSym, opt);
+  not_empty.Apply(Command::Limit(kSym, 9, 1, Side::kBuy, 100, 5), 1, ev);
+  EXPECT_FALSE(not_empty.LoadFrom(image).ok());
+
+  std::string corrupt = image;
+  corrupt[0] ^= 0x5a;
+  OrderBook bad_magic(kSym, opt);
+  EXPECT_FALSE(bad_magic.LoadFrom(corrupt).ok());
+
+  OrderBook small(kSym, OrderBook::Options{2, 16});
+  EXPECT_EQ(small.LoadFrom(image).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(small.resting_orders(), 0u);
+
+  OrderBook good(kSym, opt);
+  ASSERT_TRUE(good.LoadFrom(image).ok());
+  EXPECT_EQ(good.StateHash(), a.StateHash());
+  EXPECT_EQ(good.pending_stops(), 1u);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "xc/engine/shard.h"
 
+#include <cstring>
+
 #include "xc/protocol/hash.h"
 
 namespace xc::engine {
@@ -51,6 +53,74 @@ uint64_t Shard::StateHash() const {
     h = protocol::HashCombine(h, books_[i]->StateHash());
   }
   return h;
+}
+
+namespace {
+constexpr uint32_t kShardImageMagic = 0x44534358;  // "XCSD"
+struct ShardImageHeader {
+  uint32_t magic;
+  uint32_t books;
+  uint64_t seq;
+};
+struct BookImageHeader {
+  uint32_t symbol;
+  uint32_t reserved;
+  uint64_t bytes;
+};
+}  // namespace
+
+void Shard::SaveTo(std::string* out) const {
+  const std::vector<protocol::SymbolId> syms = symbols();
+  const ShardImageHeader h{kShardImageMagic, static_cast<uint32_t>(syms.size()), seq_};
+  out->append(reinterpret_cast<const char*>(&h), sizeof(h));
+  for (protocol::SymbolId s : syms) {
+    const size_t at = out->size();
+    BookImageHeader bh{s, 0, 0};
+    out->append(reinterpret_cast<const char*>(&bh), sizeof(bh));
+    books_[s]->SaveTo(out);
+    bh.bytes = out->size() - at - sizeof(bh);
+    std::memcpy(out->data() + at, &bh, sizeof(bh));
+  }
+}
+
+absl::Status Shard::LoadFrom(std::string_view image) {
+  ShardImageHeader h;
+  if (image.size() < sizeof(h)) return absl::InvalidArgumentError("shard image: truncated");
+  std::memcpy(&h, image.data(), sizeof(h));
+  if (h.magic != kShardImageMagic) return absl::InvalidArgumentError("shard image: bad magic");
+  if (seq_ != 0) return absl::InvalidArgumentError("shard image: shard already applied commands");
+  const std::vector<protocol::SymbolId> syms = symbols();
+  if (h.books != syms.size()) {
+    return absl::InvalidArgumentError("shard image: symbol count differs from the shard's");
+  }
+  image.remove_prefix(sizeof(h));
+  absl::Status st;
+  for (uint32_t i = 0; i < h.books && st.ok(); ++i) {
+    BookImageHeader bh;
+    if (image.size() < sizeof(bh)) {
+      st = absl::InvalidArgumentError("shard image: truncated book header");
+      break;
+    }
+    std::memcpy(&bh, image.data(), sizeof(bh));
+    image.remove_prefix(sizeof(bh));
+    if (bh.symbol != syms[i] || bh.bytes > image.size()) {
+      st = absl::InvalidArgumentError("shard image: book of an unexpected symbol or size");
+      break;
+    }
+    st = books_[bh.symbol]->LoadFrom(image.substr(0, bh.bytes));
+    image.remove_prefix(bh.bytes);
+  }
+  if (st.ok() && !image.empty()) st = absl::InvalidArgumentError("shard image: trailing bytes");
+  if (!st.ok()) {
+    // Leave every book empty again.
+    for (protocol::SymbolId s : syms) {
+      const OrderBook::Options o = books_[s]->options();
+      books_[s] = std::make_unique<OrderBook>(s, o);
+    }
+    return st;
+  }
+  seq_ = h.seq;
+  return absl::OkStatus();
 }
 
 std::vector<protocol::SymbolId> Shard::symbols() const {

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -51,6 +53,16 @@ class Shard {
   // Sequence number of the last command applied (0 before the first).
   protocol::Seq last_seq() const { return seq_; }
   uint64_t commands_applied() const { return seq_; }
+
+  // Snapshot image of the whole shard at last_seq(): the sequence number and
+  // every book's OrderBook::SaveTo image, in symbol order. Appends to *out.
+  // Called on the shard's thread: this is the snapshot pause.
+  void SaveTo(std::string* out) const;
+  // Restores an image written by SaveTo. REQUIRES: the shard owns exactly the
+  // image's symbols (AddSymbol done), all books empty, nothing applied yet.
+  // Errors: InvalidArgument for a malformed image or a symbol mismatch (the
+  // shard is then left with empty books and seq 0).
+  [[nodiscard]] absl::Status LoadFrom(std::string_view image);
 
   // Hash of the sequence number and every book's StateHash, in symbol order.
   uint64_t StateHash() const;
