@@ -16,6 +16,10 @@ ShardRunner::ShardRunner(const Options& options)
       output_(options.output_capacity),
       events_(options.event_buffer_capacity) {
   XC_CHECK(options.batch >= 1);
+  if (options.journal != nullptr) {
+    XC_CHECK(options.held_capacity >= 1);
+    held_.reserve(options.held_capacity);
+  }
 }
 
 ShardRunner::~ShardRunner() { Stop(); }
@@ -70,7 +74,7 @@ void ShardRunner::Run(std::promise<absl::Status>* started) {
       // Stop drains: leave only once every command submitted before Stop()
       // is applied and its events are out. The acquire above pairs with
       // Stop's release store, which follows the producer's last Submit.
-      if (input_.empty_approx() && !HasPending()) break;
+      if (input_.empty_approx() && !HasPending() && JournalDrained()) break;
     }
     idle.Idle(work, [this] { return HasWork(); });
   }
@@ -78,6 +82,9 @@ void ShardRunner::Run(std::promise<absl::Status>* started) {
 
 bool ShardRunner::HasWork() {
   if (stop_requested_.load(std::memory_order_acquire)) return true;
+  // Held events become releasable when the journal thread advances
+  // durable_seq, which rings no doorbell: do not sleep while holding any.
+  if (options_.journal != nullptr && held_events() != 0) return true;
   if (HasPending()) {
     const size_t need = std::min(events_.size() - published_, output_.capacity());
     return output_.free_approx() >= need;
@@ -112,6 +119,7 @@ bool ShardRunner::PublishPending() {
 }
 
 int ShardRunner::DoWork() {
+  if (options_.journal != nullptr) return DoWorkJournaled();
   int work = 0;
   if (HasPending()) {
     if (!PublishPending()) {

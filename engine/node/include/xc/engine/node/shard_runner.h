@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <future>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "xc/engine/event_buffer.h"
+#include "xc/engine/journal_writer.h"
 #include "xc/engine/node/wait_strategy.h"
 #include "xc/engine/shard.h"
 #include "xc/protocol/command.h"
@@ -31,6 +33,17 @@ struct ShardRunnerOptions {
   WaitStrategy wait = WaitStrategy::kSpin;
   // Core to pin the thread to; must be one of AllowedCpus(). -1 = not pinned.
   int cpu = -1;
+  // Journal of this shard's commands (not owned; null = no journal). When
+  // set, the runner hands every command it applies to journal->TryAppend
+  // with the seq the shard stamped, and holds the command's events back until
+  // journal->durable_seq() reaches that seq (DESIGN.md invariant 2; STYLE.md
+  // §12: matching runs ahead, output waits for the journal). Someone must run
+  // the journal's agent (a JournalWriterThread, or the invoker calling
+  // journal->DoWork()).
+  JournalWriter* journal = nullptr;
+  // With a journal: capacity of the held-events queue (events applied but
+  // not yet durable). When full the runner applies nothing more.
+  size_t held_capacity = size_t{1} << 16;
 };
 
 // A consistent-enough view of a runner's counters for metrics (STYLE.md §17).
@@ -131,7 +144,11 @@ class ShardRunner {
   // enqueued; the caller decides: retry, back off, or reject upstream).
   // With kBlock, wakes the runner thread if it announced it sleeps. No
   // allocation, no syscall unless the runner sleeps.
+  //
+  // With a journal: false also once the journal has failed (stopped():
+  // the shard accepts no more commands; journal_status() says why).
   bool Submit(const protocol::Command& cmd) {
+    if (__builtin_expect(stopped_.load(std::memory_order_relaxed), 0)) return false;
     if (!input_.TryPush(cmd)) return false;
     if (options_.wait == WaitStrategy::kBlock) bell_.Ring();
     return true;
@@ -139,6 +156,7 @@ class ShardRunner {
   // All-or-nothing batch of n commands (one release store). false when fewer
   // than n slots are free.
   bool SubmitN(const protocol::Command* cmds, size_t n) {
+    if (__builtin_expect(stopped_.load(std::memory_order_relaxed), 0)) return false;
     if (!input_.TryPushN(cmds, n)) return false;
     if (options_.wait == WaitStrategy::kBlock) bell_.Ring();
     return true;
@@ -192,6 +210,22 @@ class ShardRunner {
   int cpu() const { return cpu_.load(std::memory_order_acquire); }
   const Options& options() const { return options_; }
 
+  // ---- journal (observers, any thread) ----
+
+  // True once the journal failed: Submit refuses, commands already queued
+  // are answered with Rejected(kShardStopped, seq 0) and not applied, events
+  // of durable commands are still delivered, and those of commands applied
+  // but never made durable are withheld for good (they were never
+  // acknowledged; the shard must restart from the journal).
+  bool stopped() const { return stopped_.load(std::memory_order_acquire); }
+  // Ok, or the journal's error once stopped().
+  absl::Status journal_status() const {
+    return options_.journal != nullptr ? options_.journal->status() : absl::OkStatus();
+  }
+  // Events applied but not yet released (waiting for durability). Agent
+  // thread only (approximate elsewhere).
+  size_t held_events() const { return held_.size() - held_begin_; }
+
  private:
   // Single-writer counter update: a plain load+store, no locked RMW.
   static void Add(std::atomic<uint64_t>& c, uint64_t n) {
@@ -210,6 +244,16 @@ class ShardRunner {
   bool HasPending() const { return published_ < events_.size(); }
   // Sleep predicate of kBlock, evaluated on the runner thread.
   bool HasWork();
+  // The journaled duty cycle (options.journal set): shard_runner_journal.cc.
+  int DoWorkJournaled();
+  // Releases held events of durable commands to the output ring; returns how many.
+  size_t ReleaseDurable(protocol::Seq durable);
+  // Moves events_[published_..) into the held queue; false if it is full.
+  bool HoldPending();
+  // Answers queued commands with Rejected(kShardStopped) after a journal failure.
+  size_t RejectInput();
+  // Nothing left for Stop() to wait for on the journal side.
+  bool JournalDrained() const;
   // Thread body: pins, reports the outcome through *started, then loops.
   void Run(std::promise<absl::Status>* started);
 
@@ -222,6 +266,12 @@ class ShardRunner {
   EventBuffer events_;
   size_t published_ = 0;
   bool group_oversized_ = false;
+
+  // Journal mode: events waiting for durability, in seq order:
+  // held_[held_begin_..size). Capacity reserved up front; never grows.
+  std::vector<protocol::Event> held_;
+  size_t held_begin_ = 0;
+  std::atomic<bool> stopped_{false};
 
   Doorbell bell_;
   std::thread thread_;
