@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake ninja-build ccache pkg-config git
   g++ clang-14 libclang-rt-14-dev
   libabsl-dev libboost1.81-dev libsimdjson-dev liburing-dev
-  prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
   # node (for the API tests of later issues) is taken as installed; see README.
 
 )

@@ -10,6 +10,10 @@ export CCACHE_DIR=${CCACHE_DIR:-$HOME/.ccache}
 echo "== tests (Release) =="
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 
+# Request parsing and signature checking under libFuzzer (clang-14), briefly.
+echo "== fuzz (gateway request parsing + signatures, 20 s) =="
+bash gateway/fuzz/run_fuzz.sh 20
+
 ./scripts/build.sh asan
 echo "== tests (ASan+UBSan) =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
