@@ -1,0 +1,49 @@
+#pragma once
+// The order service's two seams towards the engine (STYLE.md §8.2): it sends
+// protocol::Command through an EngineLink and reads reference prices through a
+// MarketView. It never sees an engine type; events come back to the owning
+// partition through Partition::OnEngineEvent.
+
+#include "xc/protocol/command.h"
+#include "xc/protocol/types.h"
+
+namespace xc::order_service {
+
+// EngineLink carries commands from one partition to the engine shard that owns
+// the command's symbol.
+//
+// Thread safety: each partition has its own link (or calls a shared one only
+// from its own thread); Send is called on the partition's thread.
+// Contract: commands of one partition reach the engine in Send order (per
+// symbol at least), each exactly once. Send must not call back into the
+// partition (enqueue; deliver events later) so a partition method never
+// re-enters (STYLE.md §13).
+class EngineLink {
+ public:
+  virtual ~EngineLink() = default;
+  virtual void Send(const protocol::Command& cmd) = 0;
+};
+
+// Reference prices of a symbol, in ticks; 0 means "none" (empty side, no
+// trade yet).
+struct MarketQuote {
+  protocol::Price best_bid = 0;
+  protocol::Price best_ask = 0;
+  protocol::Price last = 0;
+};
+
+// MarketView gives a partition the reference prices it needs to bound orders
+// whose price it does not know (a MARKET BUY by quantity) and to apply
+// PERCENT_PRICE_BY_SIDE. Built from the market-data events; it may lag the
+// book, which only loosens or tightens those bounds, never money safety (a
+// MARKET BUY by quantity is sent with its bound as a limit price).
+//
+// Thread safety: Quote is called on the partition's thread; an implementation
+// shared by partitions must make that safe.
+class MarketView {
+ public:
+  virtual ~MarketView() = default;
+  virtual MarketQuote Quote(protocol::SymbolId symbol) const = 0;
+};
+
+}  // namespace xc::order_service

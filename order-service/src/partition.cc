@@ -1,0 +1,928 @@
+#include "xc/order_service/partition.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "xc/order_service/internal/str_cat.h"
+#include "xc/protocol/check.h"
+#include "xc/protocol/hash.h"
+
+namespace xc::order_service {
+
+using protocol::Command;
+using protocol::Event;
+using protocol::EventType;
+using protocol::OrderId;
+using protocol::Price;
+using protocol::Qty;
+using protocol::Side;
+using protocol::Timestamp;
+using protocol::UserId;
+
+PartitionId PartitionOfUser(UserId user, uint32_t num_partitions) {
+  // splitmix64 finalizer: stable across processes, builds and Abseil versions
+  // (absl::Hash is salted per process and must not decide ownership).
+  uint64_t z = user + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return static_cast<PartitionId>(z % num_partitions);
+}
+
+namespace {
+
+// ---- Journal record encoding: a type byte, then fixed little-endian
+// integers and length-prefixed strings. ----
+class Writer {
+ public:
+  explicit Writer(char type) { buf_.push_back(type); }
+  Writer& U64(uint64_t v) {
+    buf_.append(reinterpret_cast<const char*>(&v), sizeof(v));
+    return *this;
+  }
+  Writer& I64(int64_t v) { return U64(static_cast<uint64_t>(v)); }
+  Writer& Str(std::string_view s) {
+    U64(s.size());
+    buf_.append(s);
+    return *this;
+  }
+  Writer& OptStr(const std::optional<std::string>& s) {
+    U64(s.has_value() ? 1 : 0);
+    return s.has_value() ? Str(*s) : *this;
+  }
+  Writer& Raw(const void* p, size_t n) {
+    buf_.append(static_cast<const char*>(p), n);
+    return *this;
+  }
+  const std::string& str() const { return buf_; }
+
+ private:
+  std::string buf_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view s) : s_(s) {}
+  bool U64(uint64_t* v) {
+    if (s_.size() < sizeof(*v)) return ok_ = false;
+    std::memcpy(v, s_.data(), sizeof(*v));
+    s_.remove_prefix(sizeof(*v));
+    return true;
+  }
+  uint64_t U64() {
+    uint64_t v = 0;
+    U64(&v);
+    return v;
+  }
+  int64_t I64() { return static_cast<int64_t>(U64()); }
+  std::string Str() {
+    const uint64_t n = U64();
+    if (!ok_ || s_.size() < n) {
+      ok_ = false;
+      return {};
+    }
+    std::string r(s_.substr(0, n));
+    s_.remove_prefix(n);
+    return r;
+  }
+  std::optional<std::string> OptStr() {
+    if (U64() == 0) return std::nullopt;
+    return Str();
+  }
+  bool Raw(void* p, size_t n) {
+    if (s_.size() < n) return ok_ = false;
+    std::memcpy(p, s_.data(), n);
+    s_.remove_prefix(n);
+    return true;
+  }
+  bool ok() const { return ok_ && s_.empty(); }
+
+ private:
+  std::string_view s_;
+  bool ok_ = true;
+};
+
+void PutRequest(Writer& w, const PlaceOrderRequest& r) {
+  w.U64(r.user).Str(r.symbol).U64(static_cast<uint64_t>(r.side)).U64(static_cast<uint64_t>(r.type));
+  w.U64(r.time_in_force.has_value() ? 1 + static_cast<uint64_t>(*r.time_in_force) : 0);
+  w.OptStr(r.quantity).OptStr(r.quote_order_qty).OptStr(r.price).OptStr(r.stop_price);
+  w.OptStr(r.iceberg_qty).Str(r.new_client_order_id).U64(static_cast<uint64_t>(r.stp)).I64(r.now);
+}
+PlaceOrderRequest GetRequest(Reader& r) {
+  PlaceOrderRequest q;
+  q.user = r.U64();
+  q.symbol = r.Str();
+  q.side = static_cast<Side>(r.U64());
+  q.type = static_cast<OrderType>(r.U64());
+  if (const uint64_t t = r.U64(); t != 0) q.time_in_force = static_cast<protocol::TimeInForce>(t - 1);
+  q.quantity = r.OptStr();
+  q.quote_order_qty = r.OptStr();
+  q.price = r.OptStr();
+  q.stop_price = r.OptStr();
+  q.iceberg_qty = r.OptStr();
+  q.new_client_order_id = r.Str();
+  q.stp = static_cast<protocol::StpMode>(r.U64());
+  q.now = r.I64();
+  return q;
+}
+void PutRef(Writer& w, const OrderRef& r) {
+  w.U64(r.user).Str(r.symbol).U64(r.order_id).Str(r.orig_client_order_id).I64(r.now);
+}
+OrderRef GetRef(Reader& r) {
+  OrderRef f;
+  f.user = r.U64();
+  f.symbol = r.Str();
+  f.order_id = r.U64();
+  f.orig_client_order_id = r.Str();
+  f.now = r.I64();
+  return f;
+}
+void PutQuote(Writer& w, const MarketQuote& q) { w.I64(q.best_bid).I64(q.best_ask).I64(q.last); }
+MarketQuote GetQuote(Reader& r) {
+  MarketQuote q;
+  q.best_bid = r.I64();
+  q.best_ask = r.I64();
+  q.last = r.I64();
+  return q;
+}
+
+ApiError MapReject(protocol::RejectCode code) {
+  using protocol::RejectCode;
+  switch (code) {
+    case RejectCode::kWouldTakeLiquidity: return errors::WouldMatchAndTake();
+    case RejectCode::kWouldTriggerImmediately: return errors::StopWouldTrigger();
+    case RejectCode::kUnknownSymbol: return errors::InvalidSymbol();
+    case RejectCode::kShardStopped: return errors::MarketClosed();
+    case RejectCode::kBookFull: return errors::FilterFailure("MAX_NUM_ORDERS");
+    case RejectCode::kInvalidQuantity: return errors::FilterFailure("LOT_SIZE");
+    case RejectCode::kInvalidPrice: return errors::FilterFailure("PRICE_FILTER");
+    default: return errors::Unknown();
+  }
+}
+
+Amount FeeOf(Amount proceeds, Rate rate) {
+  return static_cast<Amount>(static_cast<__int128>(proceeds) * rate / kUnitsPerWhole);
+}
+
+}  // namespace
+
+Partition::Partition(PartitionId id, uint32_t num_partitions, const SymbolTable* symbols,
+                     EngineLink* link, const MarketView* market, PartitionJournal* journal)
+    : id_(id),
+      num_partitions_(num_partitions),
+      symbols_(symbols),
+      link_(link),
+      market_(market),
+      journal_(journal),
+      fees_(symbols->num_assets(), 0) {
+  XC_CHECK(num_partitions > 0 && id < num_partitions);
+}
+
+void Partition::Journal(const std::string& record) {
+  if (journal_ != nullptr && !replaying_) journal_->Append(record);
+}
+
+void Partition::Send(const Command& cmd) {
+  if (link_ != nullptr) link_->Send(cmd);
+}
+
+MarketQuote Partition::QuoteOf(std::string_view symbol) const {
+  const SymbolSpec* s = symbols_->Find(symbol);
+  if (market_ == nullptr || s == nullptr) return {};
+  return market_->Quote(s->id);
+}
+
+// ---------------- Admin ----------------
+
+absl::Status Partition::CreateUser(UserId user) {
+  Journal(Writer('U').U64(user).str());
+  return DoCreateUser(user);
+}
+
+absl::Status Partition::DoCreateUser(UserId user) {
+  if (PartitionOfUser(user, num_partitions_) != id_) {
+    return absl::InvalidArgumentError(internal::Cat("user ", user, " belongs to partition ",
+                                                   PartitionOfUser(user, num_partitions_)));
+  }
+  if (users_.contains(user)) return absl::AlreadyExistsError(internal::Cat("user ", user));
+  users_[user].balances.resize(symbols_->num_assets());
+  return absl::OkStatus();
+}
+
+absl::Status Partition::AddApiKey(UserId user, std::string api_key, std::string secret) {
+  Journal(Writer('K').U64(user).Str(api_key).Str(secret).str());
+  return DoAddApiKey(user, std::move(api_key), std::move(secret));
+}
+
+absl::Status Partition::DoAddApiKey(UserId user, std::string api_key, std::string secret) {
+  if (!users_.contains(user)) return absl::NotFoundError(internal::Cat("user ", user));
+  if (api_key.empty() || secret.empty()) return absl::InvalidArgumentError("empty key or secret");
+  if (api_keys_.contains(api_key)) return absl::AlreadyExistsError("api key exists");
+  std::string k = api_key;
+  api_keys_.emplace(std::move(k), ApiKeyRecord{std::move(api_key), std::move(secret), user});
+  return absl::OkStatus();
+}
+
+absl::Status Partition::Credit(UserId user, std::string_view asset, Amount amount, Timestamp now) {
+  if (amount <= 0) return absl::InvalidArgumentError("amount must be > 0");
+  Journal(Writer('A').U64(user).Str(asset).I64(amount).I64(now).str());
+  return DoAdjust(user, asset, amount, now);
+}
+
+absl::Status Partition::Withdraw(UserId user, std::string_view asset, Amount amount,
+                                 Timestamp now) {
+  if (amount <= 0) return absl::InvalidArgumentError("amount must be > 0");
+  Journal(Writer('A').U64(user).Str(asset).I64(-amount).I64(now).str());
+  return DoAdjust(user, asset, -amount, now);
+}
+
+absl::Status Partition::DoAdjust(UserId user, std::string_view asset, Amount delta, Timestamp now) {
+  auto it = users_.find(user);
+  if (it == users_.end()) return absl::NotFoundError(internal::Cat("user ", user));
+  const std::optional<AssetId> a = symbols_->FindAsset(asset);
+  if (!a.has_value()) return absl::NotFoundError(internal::Cat("asset ", asset));
+  Balance& b = it->second.balances[*a];
+  if (delta < 0 && b.free < -delta) {
+    return absl::FailedPreconditionError("insufficient free balance");
+  }
+  if (delta > 0 && b.free > INT64_MAX - delta) return absl::OutOfRangeError("balance overflow");
+  b.free += delta;
+  it->second.update_time = now;
+  return absl::OkStatus();
+}
+
+// ---------------- Orders ----------------
+
+ApiResult<Partition::Admission> Partition::Admit(const PlaceOrderRequest& req,
+                                                 const MarketQuote& quote,
+                                                 OrderId replacing) const {
+  auto uit = users_.find(req.user);
+  if (uit == users_.end()) return errors::InvalidApiKey();
+  const User& u = uit->second;
+  ApiResult<ValidatedOrder> vr = ValidateOrder(*symbols_, req, quote);
+  if (!vr.ok()) return vr.error();
+  Admission a;
+  a.v = vr.value();
+  const SymbolSpec& s = *a.v.spec;
+  if (!req.new_client_order_id.empty()) {
+    if (!IsValidClientOrderId(req.new_client_order_id)) {
+      return errors::IllegalChars("newClientOrderId", kClientOrderIdLegalRange);
+    }
+    auto c = u.by_client_id.find(req.new_client_order_id);
+    if (c != u.by_client_id.end() && c->second != replacing &&
+        IsOpen(orders_.at(c->second).status)) {
+      return errors::DuplicateOrder();
+    }
+  }
+  if (a.v.type == OrderType::kLimitMaker &&
+      ((a.v.side == Side::kBuy && quote.best_ask != 0 && a.v.price >= quote.best_ask) ||
+       (a.v.side == Side::kSell && quote.best_bid != 0 && a.v.price <= quote.best_bid))) {
+    return errors::WouldMatchAndTake();
+  }
+  __int128 lock = 0;
+  if (a.v.side == Side::kSell) {
+    a.lock_asset = s.base;
+    lock = static_cast<__int128>(a.v.qty) * s.step;
+  } else {
+    a.lock_asset = s.quote;
+    if (a.v.type == OrderType::kMarket && a.v.qty == 0) {
+      lock = static_cast<__int128>(a.v.quote_notional) * s.notional_unit;
+    } else {
+      a.lock_price = a.v.price;
+      if (a.v.type == OrderType::kMarket) {
+        const std::optional<Price> bound = MarketBuyBound(s, quote);
+        if (!bound.has_value()) return errors::FilterFailure("PERCENT_PRICE_BY_SIDE");
+        a.lock_price = *bound;
+      }
+      lock = static_cast<__int128>(a.lock_price) * a.v.qty * s.notional_unit;
+    }
+  }
+  if (lock <= 0) return errors::PriceQtyZero();
+  if (lock > u.balances[a.lock_asset].free) return errors::InsufficientBalance();
+  a.lock = static_cast<Amount>(lock);
+  return a;
+}
+
+Partition::Placed Partition::Commit(const PlaceOrderRequest& req, const Admission& a) {
+  const SymbolSpec& s = *a.v.spec;
+  User& u = users_.at(req.user);
+  const OrderId id = MakeOrderId(id_, next_order_++);
+  Order& o = orders_[id];
+  o.id = id;
+  o.user = req.user;
+  o.symbol = s.id;
+  o.client_id = req.new_client_order_id.empty() ? internal::Cat("xc-", id) : req.new_client_order_id;
+  o.type = a.v.type;
+  o.side = a.v.side;
+  o.tif = a.v.tif;
+  o.stp = req.stp;
+  o.price = a.v.price;
+  o.lock_price = a.lock_price;
+  o.qty = a.v.qty;
+  o.quote_notional = a.v.quote_notional;
+  o.stop_price = a.v.stop_price;
+  o.iceberg_qty = a.v.iceberg_qty;
+  o.lock_asset = a.lock_asset;
+  o.locked = a.lock;
+  o.time = o.update_time = req.now;
+  Balance& b = u.balances[a.lock_asset];
+  b.free -= a.lock;
+  b.locked += a.lock;
+  u.orders.push_back(id);
+  u.open.insert(id);
+  u.by_client_id[o.client_id] = id;
+  u.update_time = req.now;
+  ++open_count_;
+
+  Command cmd;
+  switch (o.type) {
+    case OrderType::kLimit:
+      cmd = Command::Limit(s.id, id, o.user, o.side, o.price, o.qty, o.tif, o.stp);
+      break;
+    case OrderType::kLimitMaker:
+      cmd = Command::LimitMaker(s.id, id, o.user, o.side, o.price, o.qty);
+      cmd.stp = o.stp;
+      break;
+    case OrderType::kMarket:
+      if (o.qty == 0) {
+        cmd = Command::MarketQuote(s.id, id, o.user, o.side, o.quote_notional, o.stp);
+      } else if (o.side == Side::kBuy) {
+        // Bounded market buy: an IOC limit at the locked price, so the engine
+        // can never make it spend more than it locked.
+        cmd = Command::Limit(s.id, id, o.user, o.side, o.lock_price, o.qty,
+                             protocol::TimeInForce::kIoc, o.stp);
+      } else {
+        cmd = Command::Market(s.id, id, o.user, o.side, o.qty, o.stp);
+      }
+      break;
+    case OrderType::kStopLossLimit:
+    case OrderType::kTakeProfitLimit:
+      cmd = Command::Stop(s.id, id, o.user, o.side,
+                          o.type == OrderType::kStopLossLimit ? protocol::OrderType::kStopLossLimit
+                                                              : protocol::OrderType::kTakeProfitLimit,
+                          o.stop_price, o.price, o.qty, o.tif);
+      cmd.stp = o.stp;
+      break;
+  }
+  cmd.iceberg_qty = o.iceberg_qty;
+  cmd.ts = req.now;
+  Send(cmd);
+  return Placed{ToInfo(o), cmd};
+}
+
+ApiResult<Partition::Placed> Partition::PlaceOrder(const PlaceOrderRequest& req) {
+  // The reference prices are an input too: journal them so that replay takes
+  // the same decisions.
+  const MarketQuote quote = QuoteOf(req.symbol);
+  if (journal_ != nullptr && !replaying_) {
+    Writer w('P');
+    PutRequest(w, req);
+    PutQuote(w, quote);
+    Journal(w.str());
+  }
+  return DoPlaceOrder(req, quote);
+}
+
+ApiResult<Partition::Placed> Partition::DoPlaceOrder(const PlaceOrderRequest& req,
+                                                     const MarketQuote& quote) {
+  ApiResult<Admission> a = Admit(req, quote, 0);
+  if (!a.ok()) return a.error();
+  return Commit(req, a.value());
+}
+
+const Partition::Order* Partition::FindOrder(const OrderRef& ref) const {
+  auto uit = users_.find(ref.user);
+  if (uit == users_.end()) return nullptr;
+  OrderId id = ref.order_id;
+  if (id == 0) {
+    auto c = uit->second.by_client_id.find(ref.orig_client_order_id);
+    if (c == uit->second.by_client_id.end()) return nullptr;
+    id = c->second;
+  }
+  auto it = orders_.find(id);
+  if (it == orders_.end() || it->second.user != ref.user) return nullptr;
+  if (symbols_->at(it->second.symbol).name != ref.symbol) return nullptr;
+  return &it->second;
+}
+
+ApiResult<OrderInfo> Partition::CancelOrder(const OrderRef& ref) {
+  if (journal_ != nullptr && !replaying_) {
+    Writer w('C');
+    PutRef(w, ref);
+    Journal(w.str());
+  }
+  return DoCancelOrder(ref);
+}
+
+ApiResult<OrderInfo> Partition::DoCancelOrder(const OrderRef& ref) {
+  if (symbols_->Find(ref.symbol) == nullptr) return errors::InvalidSymbol();
+  const Order* o = FindOrder(ref);
+  if (o == nullptr || !IsOpen(o->status)) return errors::UnknownOrder();
+  Command cmd = Command::Cancel(o->symbol, o->id, o->user);
+  cmd.ts = ref.now;
+  Send(cmd);
+  return ToInfo(*o);
+}
+
+ApiResult<std::vector<OrderInfo>> Partition::CancelOpenOrders(UserId user, std::string_view symbol,
+                                                              Timestamp now) {
+  Journal(Writer('M').U64(user).Str(symbol).I64(now).str());
+  return DoCancelOpenOrders(user, symbol, now);
+}
+
+ApiResult<std::vector<OrderInfo>> Partition::DoCancelOpenOrders(UserId user,
+                                                                std::string_view symbol,
+                                                                Timestamp now) {
+  const SymbolSpec* s = symbols_->Find(symbol);
+  if (s == nullptr) return errors::InvalidSymbol();
+  auto uit = users_.find(user);
+  if (uit == users_.end()) return errors::InvalidApiKey();
+  std::vector<OrderInfo> out;
+  for (OrderId id : uit->second.open) {
+    const Order& o = orders_.at(id);
+    if (o.symbol == s->id) out.push_back(ToInfo(o));
+  }
+  if (out.empty()) return errors::UnknownOrder();
+  Command cmd = Command::MassCancel(s->id, user);
+  cmd.ts = now;
+  Send(cmd);
+  return out;
+}
+
+ApiResult<CancelReplaceResult> Partition::CancelReplace(const CancelReplaceRequest& req) {
+  const MarketQuote quote = QuoteOf(req.order.symbol);
+  if (journal_ != nullptr && !replaying_) {
+    Writer w('R');
+    PutRef(w, req.cancel);
+    PutRequest(w, req.order);
+    PutQuote(w, quote);
+    Journal(w.str());
+  }
+  return DoCancelReplace(req, quote);
+}
+
+ApiResult<CancelReplaceResult> Partition::DoCancelReplace(const CancelReplaceRequest& req,
+                                                          const MarketQuote& quote) {
+  if (symbols_->Find(req.cancel.symbol) == nullptr) return errors::InvalidSymbol();
+  const Order* old = FindOrder(req.cancel);
+  if (old == nullptr || !IsOpen(old->status)) return errors::UnknownOrder();
+  ApiResult<Admission> a = Admit(req.order, quote, old->id);
+  if (!a.ok()) return a.error();
+  CancelReplaceResult r;
+  r.cancelled = ToInfo(*old);
+  Command cancel = Command::Cancel(old->symbol, old->id, old->user);
+  cancel.ts = req.cancel.now;
+  Send(cancel);
+  r.placed = Commit(req.order, a.value()).order;
+  return r;
+}
+
+// ---------------- Engine events ----------------
+
+Partition::Order* Partition::OwnOrder(OrderId id) {
+  if (PartitionOfOrder(id) != id_) return nullptr;
+  auto it = orders_.find(id);
+  return it == orders_.end() ? nullptr : &it->second;
+}
+
+void Partition::OnEngineEvent(const Event& e) {
+  if (e.type == EventType::kLevelChanged) return;  // market data: not journaled
+  if (journal_ != nullptr && !replaying_) {
+    Journal(Writer('E').Raw(&e, sizeof(e)).str());
+  }
+  DoEngineEvent(e);
+}
+
+void Partition::Finish(Order& o, OrderStatus status, Timestamp ts) {
+  XC_DCHECK(IsOpen(o.status));
+  User& u = users_.at(o.user);
+  Balance& b = u.balances[o.lock_asset];
+  b.locked -= o.locked;
+  b.free += o.locked;
+  o.locked = 0;
+  o.status = status;
+  o.working = false;
+  o.update_time = ts;
+  u.update_time = ts;
+  u.open.erase(o.id);
+  --open_count_;
+}
+
+void Partition::ApplyFill(Order& o, const Event& e, bool is_maker) {
+  if (!IsOpen(o.status)) {
+    XC_BUG("trade for an order that is not open");
+    return;
+  }
+  const SymbolSpec& s = symbols_->at(o.symbol);
+  User& u = users_.at(o.user);
+  const Qty q = e.qty;
+  const Amount base = q * s.step;
+  const Amount quote = static_cast<Amount>(static_cast<__int128>(e.price) * q * s.notional_unit);
+  const Rate rate = is_maker ? s.maker_fee : s.taker_fee;
+  Amount fee = 0;
+  if (o.side == Side::kBuy) {
+    // Locked at lock_price per lot (or, by quote amount, exactly what it spends).
+    const Amount held = o.lock_price != 0
+                            ? static_cast<Amount>(static_cast<__int128>(o.lock_price) * q *
+                                                  s.notional_unit)
+                            : quote;
+    if (held > o.locked || held < quote) {
+      XC_BUG("buy fill beyond its lock");
+      return;
+    }
+    Balance& qb = u.balances[s.quote];
+    qb.locked -= held;
+    qb.free += held - quote;
+    o.locked -= held;
+    fee = FeeOf(base, rate);
+    u.balances[s.base].free += base - fee;
+    fees_[s.base] += fee;
+  } else {
+    if (base > o.locked) {
+      XC_BUG("sell fill beyond its lock");
+      return;
+    }
+    Balance& bb = u.balances[s.base];
+    bb.locked -= base;
+    o.locked -= base;
+    fee = FeeOf(quote, rate);
+    u.balances[s.quote].free += quote - fee;
+    fees_[s.quote] += fee;
+  }
+  o.executed += q;
+  o.spent += e.price * q;
+  o.cum_quote += quote;
+  o.last_fill_price = e.price;
+  o.update_time = e.ts;
+  u.update_time = e.ts;
+  const uint64_t trade_id = MakeOrderId(id_, next_trade_++);
+  Trade t;
+  t.id = trade_id;
+  t.order_id = o.id;
+  t.symbol = o.symbol;
+  t.price = e.price;
+  t.qty = q;
+  t.commission = fee;
+  t.is_buyer = o.side == Side::kBuy;
+  t.is_maker = is_maker;
+  t.time = e.ts;
+  u.trades.push_back(t);
+  FillInfo f;
+  f.trade_id = trade_id;
+  f.price = e.price * s.tick;
+  f.qty = base;
+  f.quote_qty = quote;
+  f.commission = fee;
+  f.commission_asset = symbols_->asset_name(o.side == Side::kBuy ? s.base : s.quote);
+  f.is_maker = is_maker;
+  f.time = e.ts;
+  o.fills.push_back(std::move(f));
+  const bool done = o.qty != 0 ? o.executed >= o.qty : o.spent >= o.quote_notional;
+  if (done) {
+    Finish(o, OrderStatus::kFilled, e.ts);
+  } else {
+    o.status = OrderStatus::kPartiallyFilled;
+  }
+}
+
+void Partition::DoEngineEvent(const Event& e) {
+  switch (e.type) {
+    case EventType::kAccepted: {
+      if (Order* o = OwnOrder(e.order_id)) {
+        o->accepted = true;
+        o->working = IsOpen(o->status) && o->type != OrderType::kStopLossLimit &&
+                     o->type != OrderType::kTakeProfitLimit;
+        o->update_time = e.ts;
+      }
+      break;
+    }
+    case EventType::kTriggered: {
+      if (Order* o = OwnOrder(e.order_id); o != nullptr && IsOpen(o->status)) {
+        o->working = true;
+        o->update_time = e.ts;
+      }
+      break;
+    }
+    case EventType::kRejected: {
+      Order* o = OwnOrder(e.order_id);
+      // A refused cancel (the order already ended) changes nothing; only a
+      // new order that was never accepted turns REJECTED.
+      if (o == nullptr || o->accepted || !IsOpen(o->status)) break;
+      o->reject = MapReject(static_cast<protocol::RejectCode>(e.code));
+      Finish(*o, OrderStatus::kRejected, e.ts);
+      break;
+    }
+    case EventType::kTrade: {
+      if (Order* taker = OwnOrder(e.order_id)) ApplyFill(*taker, e, /*is_maker=*/false);
+      if (Order* maker = OwnOrder(e.maker_id)) ApplyFill(*maker, e, /*is_maker=*/true);
+      break;
+    }
+    case EventType::kCancelled: {
+      if (Order* o = OwnOrder(e.order_id); o != nullptr && IsOpen(o->status)) {
+        Finish(*o, OrderStatus::kCanceled, e.ts);
+      }
+      break;
+    }
+    case EventType::kExpired: {
+      Order* o = OwnOrder(e.order_id);
+      if (o == nullptr || !IsOpen(o->status)) break;
+      OrderStatus st = OrderStatus::kExpired;
+      if (e.code == static_cast<int16_t>(protocol::ExpireReason::kSelfTradePrevention)) {
+        st = OrderStatus::kExpiredInMatch;
+      } else if (o->type == OrderType::kMarket && o->qty == 0 && o->executed > 0 &&
+                 e.qty < o->last_fill_price) {
+        // By quote amount, and what is left would not buy one more lot at the
+        // last price: Binance reports such an order FILLED.
+        st = OrderStatus::kFilled;
+      }
+      Finish(*o, st, e.ts);
+      break;
+    }
+    case EventType::kAmended: {
+      Order* o = OwnOrder(e.order_id);
+      if (o == nullptr || !IsOpen(o->status)) break;
+      const SymbolSpec& s = symbols_->at(o->symbol);
+      const __int128 need = o->side == Side::kSell
+                                ? static_cast<__int128>(e.qty) * s.step
+                                : static_cast<__int128>(e.price) * e.qty * s.notional_unit;
+      if (need > o->locked) {
+        XC_BUG("amend needs more than the order locks");
+        break;
+      }
+      const Amount release = o->locked - static_cast<Amount>(need);
+      Balance& b = users_.at(o->user).balances[o->lock_asset];
+      b.locked -= release;
+      b.free += release;
+      o->locked -= release;
+      o->price = e.price;
+      if (o->side == Side::kBuy) o->lock_price = e.price;
+      o->qty = o->executed + e.qty;
+      o->update_time = e.ts;
+      break;
+    }
+    case EventType::kLevelChanged:
+      break;
+  }
+}
+
+// ---------------- Queries ----------------
+
+OrderInfo Partition::ToInfo(const Order& o) const {
+  const SymbolSpec& s = symbols_->at(o.symbol);
+  OrderInfo i;
+  i.symbol = s.name;
+  i.order_id = o.id;
+  i.client_order_id = o.client_id;
+  i.side = o.side;
+  i.type = o.type;
+  i.time_in_force = o.tif;
+  i.status = o.status;
+  i.price = o.price * s.tick;
+  i.orig_qty = o.qty * s.step;
+  i.orig_quote_order_qty = o.quote_notional * s.notional_unit;
+  i.executed_qty = o.executed * s.step;
+  i.cummulative_quote_qty = o.cum_quote;
+  i.stop_price = o.stop_price * s.tick;
+  i.iceberg_qty = o.iceberg_qty * s.step;
+  i.stp = o.stp;
+  i.time = o.time;
+  i.update_time = o.update_time;
+  i.is_working = o.working;
+  i.reject = o.reject;
+  i.fills = o.fills;
+  return i;
+}
+
+TradeInfo Partition::ToInfo(const Trade& t) const {
+  const SymbolSpec& s = symbols_->at(t.symbol);
+  TradeInfo i;
+  i.symbol = s.name;
+  i.id = t.id;
+  i.order_id = t.order_id;
+  i.price = t.price * s.tick;
+  i.qty = t.qty * s.step;
+  i.quote_qty = static_cast<Amount>(static_cast<__int128>(t.price) * t.qty * s.notional_unit);
+  i.commission = t.commission;
+  i.commission_asset = symbols_->asset_name(t.is_buyer ? s.base : s.quote);
+  i.time = t.time;
+  i.is_buyer = t.is_buyer;
+  i.is_maker = t.is_maker;
+  return i;
+}
+
+ApiResult<OrderInfo> Partition::QueryOrder(const OrderRef& ref) const {
+  if (symbols_->Find(ref.symbol) == nullptr) return errors::InvalidSymbol();
+  const Order* o = FindOrder(ref);
+  if (o == nullptr) return errors::OrderDoesNotExist();
+  return ToInfo(*o);
+}
+
+ApiResult<std::vector<OrderInfo>> Partition::OpenOrders(UserId user,
+                                                        std::string_view symbol) const {
+  const SymbolSpec* s = nullptr;
+  if (!symbol.empty() && (s = symbols_->Find(symbol)) == nullptr) return errors::InvalidSymbol();
+  auto uit = users_.find(user);
+  if (uit == users_.end()) return errors::InvalidApiKey();
+  std::vector<OrderInfo> out;
+  for (OrderId id : uit->second.open) {
+    const Order& o = orders_.at(id);
+    if (s == nullptr || o.symbol == s->id) out.push_back(ToInfo(o));
+  }
+  return out;
+}
+
+ApiResult<std::vector<OrderInfo>> Partition::AllOrders(UserId user, std::string_view symbol) const {
+  const SymbolSpec* s = symbols_->Find(symbol);
+  if (s == nullptr) return errors::InvalidSymbol();
+  auto uit = users_.find(user);
+  if (uit == users_.end()) return errors::InvalidApiKey();
+  std::vector<OrderInfo> out;
+  for (OrderId id : uit->second.orders) {
+    const Order& o = orders_.at(id);
+    if (o.symbol == s->id) out.push_back(ToInfo(o));
+  }
+  return out;
+}
+
+ApiResult<std::vector<TradeInfo>> Partition::MyTrades(UserId user, std::string_view symbol) const {
+  const SymbolSpec* s = symbols_->Find(symbol);
+  if (s == nullptr) return errors::InvalidSymbol();
+  auto uit = users_.find(user);
+  if (uit == users_.end()) return errors::InvalidApiKey();
+  std::vector<TradeInfo> out;
+  for (const Trade& t : uit->second.trades) {
+    if (t.symbol == s->id) out.push_back(ToInfo(t));
+  }
+  return out;
+}
+
+ApiResult<AccountInfo> Partition::Account(UserId user) const {
+  auto uit = users_.find(user);
+  if (uit == users_.end()) return errors::InvalidApiKey();
+  AccountInfo a;
+  a.user = user;
+  a.update_time = uit->second.update_time;
+  for (AssetId i = 0; i < symbols_->num_assets(); ++i) {
+    const Balance& b = uit->second.balances[i];
+    a.balances.push_back(BalanceInfo{symbols_->asset_name(i), b.free, b.locked});
+  }
+  return a;
+}
+
+std::optional<ApiKeyRecord> Partition::LookupApiKey(std::string_view api_key) const {
+  auto it = api_keys_.find(api_key);
+  if (it == api_keys_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<UserId> Partition::Users() const {
+  std::vector<UserId> out;
+  for (const auto& [id, u] : users_) out.push_back(id);
+  return out;
+}
+
+Amount Partition::TotalOf(AssetId asset) const {
+  Amount t = fees_[asset];
+  for (const auto& [id, u] : users_) t += u.balances[asset].free + u.balances[asset].locked;
+  return t;
+}
+
+absl::Status Partition::CheckInvariants() const {
+  size_t open = 0;
+  for (const auto& [uid, u] : users_) {
+    std::vector<Amount> locks(symbols_->num_assets(), 0);
+    for (OrderId id : u.open) {
+      const Order& o = orders_.at(id);
+      if (!IsOpen(o.status)) return absl::InternalError(internal::Cat("closed order in open set ", id));
+      if (o.locked < 0) return absl::InternalError(internal::Cat("negative order lock ", id));
+      locks[o.lock_asset] += o.locked;
+      ++open;
+    }
+    for (const auto& [cid, id] : u.by_client_id) {
+      auto it = orders_.find(id);
+      if (it == orders_.end() || it->second.client_id != cid || it->second.user != uid) {
+        return absl::InternalError(internal::Cat("client index entry ", cid, " is wrong"));
+      }
+    }
+    for (AssetId a = 0; a < symbols_->num_assets(); ++a) {
+      const Balance& b = u.balances[a];
+      if (b.free < 0 || b.locked < 0) {
+        return absl::InternalError(internal::Cat("negative balance user ", uid, " asset ", a));
+      }
+      if (b.locked != locks[a]) {
+        return absl::InternalError(internal::Cat("user ", uid, " asset ", symbols_->asset_name(a),
+                                                " locked ", b.locked, " != open-order locks ",
+                                                locks[a]));
+      }
+    }
+  }
+  if (open != open_count_) return absl::InternalError("open order count mismatch");
+  for (Amount f : fees_) {
+    if (f < 0) return absl::InternalError("negative fee balance");
+  }
+  return absl::OkStatus();
+}
+
+uint64_t Partition::StateHash() const {
+  using protocol::HashCombine;
+  uint64_t h = HashCombine(protocol::kHashSeed, id_);
+  h = HashCombine(h, next_order_);
+  h = HashCombine(h, next_trade_);
+  for (Amount f : fees_) h = HashCombine(h, static_cast<uint64_t>(f));
+  for (const auto& [k, rec] : api_keys_) {
+    h = HashCombine(h, std::hash<std::string>{}(k));
+    h = HashCombine(h, std::hash<std::string>{}(rec.secret));
+    h = HashCombine(h, rec.user);
+  }
+  for (const auto& [uid, u] : users_) {
+    h = HashCombine(h, uid);
+    for (const Balance& b : u.balances) {
+      h = HashCombine(h, static_cast<uint64_t>(b.free));
+      h = HashCombine(h, static_cast<uint64_t>(b.locked));
+    }
+    h = HashCombine(h, u.trades.size());
+    for (OrderId id : u.orders) {
+      const Order& o = orders_.at(id);
+      h = HashCombine(h, id);
+      h = HashCombine(h, static_cast<uint64_t>(o.status));
+      h = HashCombine(h, static_cast<uint64_t>(o.executed));
+      h = HashCombine(h, static_cast<uint64_t>(o.cum_quote));
+      h = HashCombine(h, static_cast<uint64_t>(o.locked));
+      h = HashCombine(h, static_cast<uint64_t>(o.price));
+      h = HashCombine(h, static_cast<uint64_t>(o.qty));
+      h = HashCombine(h, std::hash<std::string>{}(o.client_id));
+      h = HashCombine(h, (o.accepted ? 1u : 0u) | (o.working ? 2u : 0u));
+    }
+  }
+  return h;
+}
+
+// ---------------- Recovery ----------------
+
+absl::Status Partition::Replay(std::string_view record) {
+  if (record.empty()) return absl::InvalidArgumentError("empty journal record");
+  Reader r(record.substr(1));
+  replaying_ = true;
+  absl::Status st = absl::OkStatus();
+  switch (record[0]) {
+    case 'U': {
+      const UserId u = r.U64();
+      if (r.ok()) (void)DoCreateUser(u);
+      break;
+    }
+    case 'K': {
+      const UserId u = r.U64();
+      std::string k = r.Str();
+      std::string s = r.Str();
+      if (r.ok()) (void)DoAddApiKey(u, std::move(k), std::move(s));
+      break;
+    }
+    case 'A': {
+      const UserId u = r.U64();
+      const std::string asset = r.Str();
+      const Amount d = r.I64();
+      const Timestamp now = r.I64();
+      if (r.ok()) (void)DoAdjust(u, asset, d, now);
+      break;
+    }
+    case 'P': {
+      const PlaceOrderRequest q = GetRequest(r);
+      const MarketQuote mq = GetQuote(r);
+      if (r.ok()) (void)DoPlaceOrder(q, mq);
+      break;
+    }
+    case 'C': {
+      const OrderRef f = GetRef(r);
+      if (r.ok()) (void)DoCancelOrder(f);
+      break;
+    }
+    case 'M': {
+      const UserId u = r.U64();
+      const std::string sym = r.Str();
+      const Timestamp now = r.I64();
+      if (r.ok()) (void)DoCancelOpenOrders(u, sym, now);
+      break;
+    }
+    case 'R': {
+      CancelReplaceRequest q;
+      q.cancel = GetRef(r);
+      q.order = GetRequest(r);
+      const MarketQuote mq = GetQuote(r);
+      if (r.ok()) (void)DoCancelReplace(q, mq);
+      break;
+    }
+    case 'E': {
+      Event e;
+      if (r.Raw(&e, sizeof(e)) && r.ok()) DoEngineEvent(e);
+      break;
+    }
+    default:
+      st = absl::InvalidArgumentError("unknown journal record type");
+  }
+  replaying_ = false;
+  if (st.ok() && !r.ok()) st = absl::InvalidArgumentError("malformed journal record");
+  return st;
+}
+
+}  // namespace xc::order_service
