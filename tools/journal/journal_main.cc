@@ -2,17 +2,27 @@
 // (engine/doc/journal_format.md).
 //
 //   journal dump DIR             one line per record (segment headers included)
-//   journal verify DIR           CRCs, framing, sequence continuity; changes nothing
-//   journal replay DIR [--max-orders N] [--symbols N]
-//                                applies every command through an engine Shard and
-//                                prints engine-replay's summary line
+//   journal verify DIR           CRCs, framing, sequence continuity, snapshot files,
+//                                and that the newest valid snapshot + journal reach
+//                                the end; changes nothing
+//   journal replay DIR [--max-orders N] [--symbols N] [--no-snapshot]
+//                                rebuilds the books from the newest valid snapshot
+//                                plus the journal after it (or the journal alone)
+//                                and prints engine-replay's summary line
+//   journal snapshot DIR         lists the snapshots (seq, size, books, orders, valid)
+//   journal snapshot DIR --take [--at SEQ] [--retention keep|delete|archive:<dir>]
+//                                writes a snapshot of the state at SEQ (default:
+//                                the last command) into DIR, offline
 //   journal import FLOW DIR [--policy P] [--backend B] [--shard-id N]
 //                                writes a flow file (bench/README.md) as a journal
 //
-// replay rebuilds the books from the journal alone (snapshots come later): the
-// shard owns symbols 0..N-1, N = --symbols or 1 + the largest symbol id in the
-// journal; each book's pool is sized from a first pass (2x its new orders,
-// power of two, 4096..2^21) unless --max-orders is given.
+// replay: with a snapshot, the shard owns the snapshot's symbols, the line
+// above the summary names the snapshot, and commands/trades/volume count the
+// commands replayed after it (the summary then ends in snapshot_seq=S);
+// without one, the shard owns symbols 0..N-1, N = --symbols or 1 + the largest
+// symbol id in the journal. Each book's pool is sized from a first pass (2x
+// its live orders in the snapshot plus its new orders in the journal, power of
+// two, 4096..2^21) unless --max-orders is given.
 //
 // Exit codes: 0 ok; 1 the journal has a problem (corruption, sequence gap, torn
 // tail, wrong format) -- the message names the file and offset; 2 usage or I/O
@@ -23,16 +33,21 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "xc/engine/event_buffer.h"
 #include "xc/engine/io/file_journal.h"
+#include "xc/engine/io/file_snapshot_store.h"
 #include "xc/engine/journal_format.h"
 #include "xc/engine/journal_reader.h"
 #include "xc/engine/journal_writer.h"
 #include "xc/engine/order_book.h"
 #include "xc/engine/shard.h"
+#include "xc/engine/snapshot_recovery.h"
+#include "xc/engine/snapshot_store.h"
 #include "xc/flow/flow_format.h"
 #include "xc/protocol/command.h"
 #include "xc/protocol/event.h"
@@ -50,7 +65,8 @@ using xc::protocol::Seq;
 constexpr const char* kUsage =
     "usage: journal dump DIR\n"
     "       journal verify DIR\n"
-    "       journal replay DIR [--max-orders N] [--symbols N]\n"
+    "       journal replay DIR [--max-orders N] [--symbols N] [--no-snapshot]\n"
+    "       journal snapshot DIR [--take [--at SEQ] [--retention keep|delete|archive:<dir>]]\n"
     "       journal import FLOW DIR [--policy fsync|interval:<ms>|none]"
     " [--backend auto|io_uring|pwrite] [--shard-id N]\n";
 
@@ -134,12 +150,44 @@ int Dump(const std::string& dir) {
   return 0;
 }
 
+std::unique_ptr<xc::engine::SnapshotStore> OpenSnapshots(const std::string& dir) {
+  auto store = xc::engine::io::OpenFileSnapshotStore(dir, /*create=*/false);
+  if (!store.ok()) {
+    std::fprintf(stderr, "journal: %s\n", Msg(store.status()).c_str());
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
 int Verify(const std::string& dir) {
   auto sink = OpenDir(dir);
   if (!sink) return 2;
+  auto store = OpenSnapshots(dir);
+  if (!store) return 2;
+  // Snapshots first: the newest valid one says where the journal must reach back to.
+  auto snaps = store->List();
+  if (!snaps.ok()) {
+    std::printf("FAIL %s\n", Msg(snaps.status()).c_str());
+    return 2;
+  }
+  bool bad_snapshot = false;
+  Seq newest_valid = 0;
+  for (const xc::engine::SnapshotInfo& si : *snaps) {
+    auto l = store->Load(si.seq);
+    if (l.ok()) {
+      newest_valid = si.seq;
+      std::printf("  %s  seq %" PRIu64 "  %" PRIu64 " bytes  OK\n", si.name.c_str(), si.seq,
+                  si.bytes);
+    } else {
+      bad_snapshot = true;
+      std::printf("  %s  seq %" PRIu64 "  %" PRIu64 " bytes  FAIL %s\n", si.name.c_str(), si.seq,
+                  si.bytes, Msg(l.status()).c_str());
+    }
+  }
   JournalScanOptions o;
   o.repair = false;
   o.log_warnings = false;
+  o.after_seq = newest_valid;
   auto r = xc::engine::ScanJournal(
       *sink, o, [](const std::string&, const JournalRecord&) { return absl::OkStatus(); });
   if (!r.ok()) {
@@ -155,86 +203,257 @@ int Verify(const std::string& dir) {
     std::printf("FAIL %s (recovery would truncate it)\n", r->torn_tail_detail.c_str());
     return 1;
   }
-  std::printf("OK %zu segment(s), %" PRIu64 " commands, seq %" PRIu64 "..%" PRIu64 "\n",
-              r->segments.size(), r->commands, r->first_seq, r->last_seq);
+  if (newest_valid == 0 && r->first_seq > 1) {
+    std::printf("FAIL the journal starts at seq %" PRIu64 " and there is no valid snapshot\n",
+                r->first_seq);
+    return 1;
+  }
+  if (bad_snapshot) {
+    std::printf("FAIL corrupt snapshot(s) (recovery would skip them)\n");
+    return 1;
+  }
+  std::printf("OK %zu segment(s), %" PRIu64 " commands, seq %" PRIu64 "..%" PRIu64
+              ", %zu snapshot(s)",
+              r->segments.size(), r->commands, r->first_seq, r->last_seq, snaps->size());
+  if (newest_valid != 0) std::printf(", newest at seq %" PRIu64, newest_valid);
+  std::printf("\n");
   return 0;
 }
 
-int Replay(const std::string& dir, uint64_t max_orders, uint64_t symbols) {
-  auto sink = OpenDir(dir);
-  if (!sink) return 2;
+// Orders per symbol that the state at the end can hold: live orders in the
+// snapshot used plus new orders in the journal after it.
+struct Sizing {
+  std::optional<xc::engine::ShardImageInfo> image;  // of the snapshot recovery will use
+  std::vector<uint64_t> orders;                     // per symbol id
+};
+
+int SizeBooks(xc::engine::SnapshotStore* store, JournalSink& sink, Seq max_seq, Sizing* out) {
+  Seq after = 0;
+  if (store != nullptr) {
+    // The same choice RecoverShard makes (quietly: it warns itself).
+    std::optional<xc::engine::LoadedSnapshot> snap;
+    auto list = store->List();
+    if (!list.ok()) {
+      std::fprintf(stderr, "journal: %s\n", Msg(list.status()).c_str());
+      return 2;
+    }
+    for (auto it = list->rbegin(); it != list->rend() && !snap; ++it) {
+      if (max_seq != 0 && it->seq > max_seq) continue;
+      auto l = store->Load(it->seq);
+      if (l.ok()) snap = std::move(*l);
+    }
+    if (snap) {
+      auto info = xc::engine::InspectShardImage(snap->image);
+      if (!info.ok()) {
+        std::fprintf(stderr, "journal: %s: %s\n", snap->name.c_str(), Msg(info.status()).c_str());
+        return 1;
+      }
+      after = info->seq;
+      for (const auto& b : info->books) {
+        if (b.symbol >= out->orders.size()) out->orders.resize(b.symbol + 1, 0);
+        out->orders[b.symbol] += b.resting_orders + b.pending_stops;
+      }
+      out->image = std::move(*info);
+    }
+  }
   JournalScanOptions o;
-  o.repair = false;  // a tool never changes the journal
+  o.repair = false;
   o.log_warnings = false;
-  // Pass 1: symbols and new orders per symbol (pool sizes).
-  std::vector<uint64_t> new_orders;
-  auto sized = xc::engine::ReplayJournal(*sink, o, [&](Seq, const Command& c) {
-    if (c.symbol >= new_orders.size()) new_orders.resize(c.symbol + 1, 0);
-    if (c.type == xc::protocol::CommandType::kNewOrder) ++new_orders[c.symbol];
+  o.after_seq = after;
+  auto sized = xc::engine::ReplayJournal(sink, o, [&](Seq seq, const Command& c) {
+    if (max_seq != 0 && seq > max_seq) return absl::OkStatus();
+    if (c.symbol >= out->orders.size()) out->orders.resize(c.symbol + 1, 0);
+    if (c.type == xc::protocol::CommandType::kNewOrder) ++out->orders[c.symbol];
     return absl::OkStatus();
   });
   if (!sized.ok()) {
     std::fprintf(stderr, "journal: %s\n", Msg(sized.status()).c_str());
     return ExitFor(sized.status());
   }
-  if (symbols == 0) symbols = new_orders.size();
-  new_orders.resize(std::max<size_t>(symbols, new_orders.size()), 0);
-  xc::engine::Shard shard;
-  for (uint64_t s = 0; s < symbols; ++s) {
+  return 0;
+}
+
+// Adds the books recovery needs to `shard`; 0 or an exit code.
+int AddBooks(const Sizing& sizing, uint64_t max_orders, uint64_t symbols,
+             xc::engine::Shard* shard) {
+  std::vector<xc::protocol::SymbolId> ids;
+  if (sizing.image) {
+    for (const auto& b : sizing.image->books) ids.push_back(b.symbol);
+    if (symbols != 0 && symbols != ids.size()) {
+      std::fprintf(stderr, "journal: --symbols %" PRIu64 " but the snapshot has %zu books\n",
+                   symbols, ids.size());
+      return 2;
+    }
+  } else {
+    const uint64_t n = symbols != 0 ? symbols : sizing.orders.size();
+    for (uint64_t s = 0; s < n; ++s) ids.push_back(static_cast<xc::protocol::SymbolId>(s));
+  }
+  for (xc::protocol::SymbolId s : ids) {
     xc::engine::OrderBook::Options bo;
     if (max_orders != 0) {
       bo.max_orders = static_cast<uint32_t>(max_orders);
     } else {
+      const uint64_t want = s < sizing.orders.size() ? 2 * sizing.orders[s] : 0;
       uint64_t n = 4096;
-      while (n < 2 * new_orders[s] && n < (uint64_t{1} << 21)) n <<= 1;
+      while (n < want && n < (uint64_t{1} << 21)) n <<= 1;
       bo.max_orders = static_cast<uint32_t>(n);
     }
-    absl::Status st = shard.AddSymbol(static_cast<xc::protocol::SymbolId>(s), bo);
+    absl::Status st = shard->AddSymbol(s, bo);
     if (!st.ok()) {
-      std::fprintf(stderr, "journal: AddSymbol(%" PRIu64 "): %s\n", s, Msg(st).c_str());
+      std::fprintf(stderr, "journal: AddSymbol(%u): %s\n", s, Msg(st).c_str());
       return 2;
     }
   }
-  // Pass 2: apply.
-  xc::engine::EventBuffer events(1 << 16);
-  uint64_t trades = 0, volume = 0, n = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  auto r = xc::engine::ReplayJournal(*sink, o, [&](Seq seq, const Command& c) {
-    // A journal that starts after seq 1 needs a snapshot first (not yet).
-    if (n == 0 && seq != 1) {
-      return absl::FailedPreconditionError(
-          "journal starts at seq " + std::to_string(seq) +
-          ": replay from a snapshot is not implemented yet");
-    }
-    shard.Apply(c, events);
+  return 0;
+}
+
+int Replay(const std::string& dir, uint64_t max_orders, uint64_t symbols, bool use_snapshot) {
+  auto sink = OpenDir(dir);
+  if (!sink) return 2;
+  std::unique_ptr<xc::engine::SnapshotStore> store;
+  if (use_snapshot) {
+    store = OpenSnapshots(dir);
+    if (!store) return 2;
+  }
+  // Pass 1: symbols and pool sizes.
+  Sizing sizing;
+  if (int rc = SizeBooks(store.get(), *sink, 0, &sizing); rc != 0) return rc;
+  xc::engine::Shard shard;
+  if (int rc = AddBooks(sizing, max_orders, symbols, &shard); rc != 0) return rc;
+  // Pass 2: recover = snapshot + journal after it.
+  uint64_t trades = 0, volume = 0;
+  xc::engine::RecoveryOptions ro;
+  ro.scan.repair = false;  // a tool never changes the journal
+  ro.scan.log_warnings = false;
+  ro.on_events = [&](Seq, const xc::engine::EventBuffer& events) {
     for (const xc::protocol::Event& e : events) {
       if (e.type == xc::protocol::EventType::kTrade) {
         ++trades;
         volume += static_cast<uint64_t>(e.qty);
       }
     }
-    events.clear();
-    ++n;
-    return absl::OkStatus();
-  });
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = xc::engine::RecoverShard(store.get(), *sink, &shard, ro);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!r.ok()) {
     std::fprintf(stderr, "journal: %s\n", Msg(r.status()).c_str());
-    return ExitFor(r.status());
+    return r.status().code() == absl::StatusCode::kDataLoss ||
+                   r.status().code() == absl::StatusCode::kFailedPrecondition ||
+                   r.status().code() == absl::StatusCode::kInvalidArgument
+               ? 1
+               : 2;
   }
-  if (r->torn_tail) {
+  for (const std::string& skipped : r->skipped_snapshots) {
+    std::fprintf(stderr, "journal: warning: skipped corrupt snapshot %s\n", skipped.c_str());
+  }
+  if (r->journal.torn_tail) {
     std::fprintf(stderr, "journal: warning: %s (replayed up to it)\n",
-                 r->torn_tail_detail.c_str());
+                 r->journal.torn_tail_detail.c_str());
   }
   uint64_t resting = 0;
   for (xc::protocol::SymbolId s : shard.symbols()) resting += shard.book(s)->resting_orders();
-  std::printf("journal replay %s: %zu segment(s), seq %" PRIu64 "..%" PRIu64 ", %.3f s\n",
-              dir.c_str(), r->segments.size(), r->first_seq, r->last_seq, secs);
+  const uint64_t n = r->commands_replayed;
+  if (r->snapshot_seq != 0) {
+    std::printf("journal replay %s: snapshot %s (seq %" PRIu64 ") + %zu segment(s), seq %" PRIu64
+                "..%" PRIu64 ", %.3f s\n",
+                dir.c_str(), r->snapshot_name.c_str(), r->snapshot_seq, r->journal.segments.size(),
+                r->journal.first_seq, r->journal.last_seq, secs);
+  } else {
+    std::printf("journal replay %s: no snapshot, %zu segment(s), seq %" PRIu64 "..%" PRIu64
+                ", %.3f s\n",
+                dir.c_str(), r->journal.segments.size(), r->journal.first_seq,
+                r->journal.last_seq, secs);
+  }
   std::printf("commands=%" PRIu64 " trades=%" PRIu64 " volume=%" PRIu64 " resting=%" PRIu64
-              " hash=%016" PRIx64 " ops_per_sec=%.0f last_seq=%" PRIu64 "\n",
+              " hash=%016" PRIx64 " ops_per_sec=%.0f last_seq=%" PRIu64,
               n, trades, volume, resting, shard.StateHash(),
               secs > 0 ? static_cast<double>(n) / secs : 0.0, shard.last_seq());
+  if (r->snapshot_seq != 0) std::printf(" snapshot_seq=%" PRIu64, r->snapshot_seq);
+  std::printf("\n");
+  return 0;
+}
+
+int Snapshot(const std::string& dir, bool take, uint64_t at, const std::string& retention) {
+  if (!take) {
+    auto store = OpenSnapshots(dir);
+    if (!store) return 2;
+    auto list = store->List();
+    if (!list.ok()) {
+      std::fprintf(stderr, "journal: %s\n", Msg(list.status()).c_str());
+      return 2;
+    }
+    int rc = 0;
+    for (const xc::engine::SnapshotInfo& si : *list) {
+      auto l = store->Load(si.seq);
+      if (!l.ok()) {
+        std::printf("%s seq=%" PRIu64 " bytes=%" PRIu64 " FAIL %s\n", si.name.c_str(), si.seq,
+                    si.bytes, Msg(l.status()).c_str());
+        rc = 1;
+        continue;
+      }
+      auto info = xc::engine::InspectShardImage(l->image);
+      uint64_t resting = 0, stops = 0;
+      if (info.ok()) {
+        for (const auto& b : info->books) {
+          resting += b.resting_orders;
+          stops += b.pending_stops;
+        }
+      }
+      std::printf("%s seq=%" PRIu64 " bytes=%" PRIu64 " books=%zu resting=%" PRIu64
+                  " stops=%" PRIu64 " OK\n",
+                  si.name.c_str(), si.seq, si.bytes, info.ok() ? info->books.size() : 0, resting,
+                  stops);
+    }
+    if (list->empty()) std::printf("no snapshots in %s\n", dir.c_str());
+    return rc;
+  }
+  auto policy = xc::engine::io::RetentionPolicy::Parse(retention);
+  if (!policy.ok()) {
+    std::fprintf(stderr, "journal: %s\n", Msg(policy.status()).c_str());
+    return 2;
+  }
+  auto sink = OpenDir(dir);
+  if (!sink) return 2;
+  auto store = OpenSnapshots(dir);
+  if (!store) return 2;
+  Sizing sizing;
+  if (int rc = SizeBooks(store.get(), *sink, at, &sizing); rc != 0) return rc;
+  xc::engine::Shard shard;
+  if (int rc = AddBooks(sizing, 0, 0, &shard); rc != 0) return rc;
+  xc::engine::RecoveryOptions ro;
+  ro.scan.repair = false;
+  ro.scan.log_warnings = false;
+  ro.max_seq = at;
+  auto r = xc::engine::RecoverShard(store.get(), *sink, &shard, ro);
+  if (!r.ok()) {
+    std::fprintf(stderr, "journal: %s\n", Msg(r.status()).c_str());
+    return r.status().code() == absl::StatusCode::kDataLoss ? 1 : 2;
+  }
+  if (at != 0 && shard.last_seq() != at) {
+    std::fprintf(stderr, "journal: seq %" PRIu64 " is beyond the journal (last %" PRIu64 ")\n",
+                 at, shard.last_seq());
+    return 2;
+  }
+  std::string image;
+  shard.SaveTo(&image);
+  absl::Status st = store->Save(shard.last_seq(), image);
+  if (!st.ok()) {
+    std::fprintf(stderr, "journal: %s\n", Msg(st).c_str());
+    return 2;
+  }
+  std::printf("wrote %s (seq %" PRIu64 ", %zu bytes, hash=%016" PRIx64 ")\n",
+              xc::engine::SnapshotFileName(shard.last_seq()).c_str(), shard.last_seq(),
+              image.size(), shard.StateHash());
+  auto ret = xc::engine::io::ApplyRetention(dir, *store, *policy);
+  if (!ret.ok()) {
+    std::fprintf(stderr, "journal: retention: %s\n", Msg(ret.status()).c_str());
+    return 2;
+  }
+  for (const std::string& seg : ret->segments_removed) {
+    std::printf("retention %s: %s\n", policy->ToString().c_str(), seg.c_str());
+  }
   return 0;
 }
 
@@ -306,7 +525,9 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   std::vector<std::string> pos;
   uint64_t max_orders = 0, symbols = 0, shard_id = 0;
-  std::string policy = "fsync", backend = "auto";
+  std::string policy = "fsync", backend = "auto", retention = "keep";
+  bool no_snapshot = false, take = false;
+  uint64_t at = 0;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&](const char** v) {
@@ -321,6 +542,15 @@ int main(int argc, char** argv) {
       if (!value(&v) || !ParseUint(v, &symbols)) return Usage();
     } else if (a == "--shard-id") {
       if (!value(&v) || !ParseUint(v, &shard_id)) return Usage();
+    } else if (a == "--no-snapshot") {
+      no_snapshot = true;
+    } else if (a == "--take") {
+      take = true;
+    } else if (a == "--at") {
+      if (!value(&v) || !ParseUint(v, &at) || at == 0) return Usage();
+    } else if (a == "--retention") {
+      if (!value(&v)) return Usage();
+      retention = v;
     } else if (a == "--policy") {
       if (!value(&v)) return Usage();
       policy = v;
@@ -335,7 +565,10 @@ int main(int argc, char** argv) {
   }
   if (cmd == "dump" && pos.size() == 1) return Dump(pos[0]);
   if (cmd == "verify" && pos.size() == 1) return Verify(pos[0]);
-  if (cmd == "replay" && pos.size() == 1) return Replay(pos[0], max_orders, symbols);
+  if (cmd == "replay" && pos.size() == 1) {
+    return Replay(pos[0], max_orders, symbols, !no_snapshot);
+  }
+  if (cmd == "snapshot" && pos.size() == 1) return Snapshot(pos[0], take, at, retention);
   if (cmd == "import" && pos.size() == 2) {
     return Import(pos[0], pos[1], policy, backend, shard_id);
   }

@@ -82,6 +82,10 @@ void ShardRunner::Run(std::promise<absl::Status>* started) {
 
 bool ShardRunner::HasWork() {
   if (stop_requested_.load(std::memory_order_acquire)) return true;
+  if (options_.snapshot_writer != nullptr &&
+      snapshot_requested_.load(std::memory_order_relaxed)) {
+    return true;
+  }
   // Held events become releasable when the journal thread advances
   // durable_seq, which rings no doorbell: do not sleep while holding any.
   if (options_.journal != nullptr && held_events() != 0) return true;
@@ -119,6 +123,7 @@ bool ShardRunner::PublishPending() {
 }
 
 int ShardRunner::DoWork() {
+  if (options_.snapshot_writer != nullptr) MaybeSnapshot();
   if (options_.journal != nullptr) return DoWorkJournaled();
   int work = 0;
   if (HasPending()) {
@@ -178,6 +183,11 @@ ShardRunnerCounters ShardRunner::counters() const {
   c.sleeping = bell_.sleeping();
   c.last_seq = Load(last_seq_);
   c.input_depth = input_.size_approx();
+  c.snapshots_taken = Load(snapshots_taken_);
+  c.snapshots_deferred = Load(snapshots_deferred_);
+  c.snapshot_last_seq = Load(snapshot_last_seq_);
+  c.snapshot_last_pause_ns = Load(snapshot_last_pause_ns_);
+  c.snapshot_max_pause_ns = Load(snapshot_max_pause_ns_);
   return c;
 }
 

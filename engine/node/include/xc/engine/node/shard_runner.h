@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "xc/engine/event_buffer.h"
 #include "xc/engine/journal_writer.h"
+#include "xc/engine/node/snapshot_writer.h"
 #include "xc/engine/node/wait_strategy.h"
 #include "xc/engine/shard.h"
 #include "xc/protocol/command.h"
@@ -44,6 +45,17 @@ struct ShardRunnerOptions {
   // With a journal: capacity of the held-events queue (events applied but
   // not yet durable). When full the runner applies nothing more.
   size_t held_capacity = size_t{1} << 16;
+  // Snapshots (not owned; null = none). At the start of a duty cycle, when a
+  // snapshot is due (RequestSnapshot(), or snapshot_every_n_commands applied
+  // since the last one) and the writer is idle, the runner serializes the
+  // shard (Shard::SaveTo into the writer's reused buffer) at its last_seq and
+  // hands it over; that serialization is the only pause of the shard thread
+  // (counters: snapshot_*_pause_ns). The writer thread writes the file once
+  // the journal is durable up to that seq. A due snapshot waits while the
+  // writer is busy (counters().snapshots_deferred).
+  SnapshotWriterThread* snapshot_writer = nullptr;
+  // 0: only on RequestSnapshot().
+  uint64_t snapshot_every_n_commands = 0;
 };
 
 // A consistent-enough view of a runner's counters for metrics (STYLE.md §17).
@@ -69,6 +81,13 @@ struct ShardRunnerCounters {
   uint64_t last_seq = 0;
   // Commands submitted and not yet applied (approximate).
   uint64_t input_depth = 0;
+  // Snapshots serialized on the shard thread, the seq of the last one, and
+  // the pause each cost the shard (Shard::SaveTo), last and largest.
+  uint64_t snapshots_taken = 0;
+  uint64_t snapshots_deferred = 0;  // cycles a due snapshot waited for the writer
+  uint64_t snapshot_last_seq = 0;
+  uint64_t snapshot_last_pause_ns = 0;
+  uint64_t snapshot_max_pause_ns = 0;
 };
 
 // ShardRunner owns one Shard, an input SpscRing<Command> and an output
@@ -198,6 +217,16 @@ class ShardRunner {
   // Cost: O(commands * Apply); no allocation, lock or syscall.
   int DoWork();
 
+  // ---- snapshots (any thread) ----
+
+  // Asks for a snapshot at the start of the next duty cycle (or as soon as
+  // the writer is idle). No-op without options.snapshot_writer. Wakes a
+  // sleeping kBlock runner.
+  void RequestSnapshot() {
+    snapshot_requested_.store(true, std::memory_order_release);
+    if (options_.wait == WaitStrategy::kBlock) bell_.Ring();
+  }
+
   // ---- observers (any thread) ----
 
   ShardRunnerCounters counters() const;
@@ -254,6 +283,9 @@ class ShardRunner {
   size_t RejectInput();
   // Nothing left for Stop() to wait for on the journal side.
   bool JournalDrained() const;
+  // Takes a snapshot if one is due and the writer is idle:
+  // shard_runner_snapshot.cc.
+  void MaybeSnapshot();
   // Thread body: pins, reports the outcome through *started, then loops.
   void Run(std::promise<absl::Status>* started);
 
@@ -288,6 +320,16 @@ class ShardRunner {
   std::atomic<uint64_t> backpressure_cycles_{0};
   std::atomic<uint64_t> oversized_groups_{0};
   std::atomic<uint64_t> last_seq_{0};
+
+  // Snapshots: agent state, then counters (agent-written).
+  std::atomic<bool> snapshot_requested_{false};
+  bool snapshot_base_set_ = false;
+  protocol::Seq snapshot_next_due_ = 0;  // every-n threshold
+  std::atomic<uint64_t> snapshots_taken_{0};
+  std::atomic<uint64_t> snapshots_deferred_{0};
+  std::atomic<uint64_t> snapshot_last_seq_{0};
+  std::atomic<uint64_t> snapshot_last_pause_ns_{0};
+  std::atomic<uint64_t> snapshot_max_pause_ns_{0};
 };
 
 }  // namespace xc::engine::node
