@@ -208,7 +208,7 @@ TEST_F(OrderServiceEngineTest, CrossPartitionTradeSettlesExactly) {
   m.type = OrderType::kMarket;
   m.quantity = "0.06";
   auto mo = x.of(taker).PlaceOrder(m);
-  ASSERT_TRUE(mo.ok()) << mo.error().msg;
+  ASSERT_TRUE(mo.ok()) << mo.error().msg();
   x.Pump();
   const OrderInfo mi =
       x.of(taker).QueryOrder(OrderRef{taker, "BTCUSDT", mo.value().order.order_id, "", 0}).value();

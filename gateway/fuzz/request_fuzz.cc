@@ -14,15 +14,22 @@
 #include <string>
 #include <string_view>
 
-#include "xc/gateway/decimal.h"
-#include "xc/gateway/errors.h"
 #include "xc/gateway/hmac.h"
 #include "xc/gateway/params.h"
 #include "xc/gateway/request_auth.h"
+#include "xc/order_service/api_error.h"
+#include "xc/order_service/decimal.h"
 
 namespace {
 
 using namespace xc::gateway;
+using xc::order_service::ApiError;
+using xc::order_service::ApiResult;
+using xc::order_service::FormatDecimal;
+using xc::order_service::kMaxDecimalScale;
+using xc::order_service::ParseDecimal;
+using xc::order_service::ParseInteger;
+using xc::order_service::ParseUnsigned;
 
 constexpr std::string_view kSecret = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 

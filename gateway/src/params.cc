@@ -3,6 +3,10 @@
 #include <algorithm>
 
 namespace xc::gateway {
+
+using order_service::ApiError;
+using order_service::ErrorId;
+
 namespace {
 
 int HexValue(char c) {

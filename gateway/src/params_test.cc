@@ -7,6 +7,9 @@
 namespace xc::gateway {
 namespace {
 
+using order_service::ApiError;
+using order_service::ErrorId;
+
 std::string Joined(const std::array<std::string_view, 4>& pieces) {
   std::string s;
   for (std::string_view p : pieces) s.append(p);

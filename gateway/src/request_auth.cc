@@ -1,8 +1,15 @@
 #include "xc/gateway/request_auth.h"
 
-#include "xc/gateway/decimal.h"
+#include "xc/order_service/decimal.h"
 
 namespace xc::gateway {
+
+using order_service::ApiError;
+using order_service::ApiResult;
+using order_service::ErrorId;
+using order_service::ParseDecimal;
+using order_service::ParseInteger;
+
 namespace {
 
 constexpr size_t kMaxApiKeyLength = 128;

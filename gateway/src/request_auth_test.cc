@@ -10,6 +10,10 @@
 namespace xc::gateway {
 namespace {
 
+using order_service::ApiError;
+using order_service::ErrorId;
+using order_service::ApiResult;
+
 // Binance's documented example key (rest-api.md "SIGNED endpoint examples").
 constexpr std::string_view kSecret = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 constexpr std::string_view kApiKey = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";

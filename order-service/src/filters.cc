@@ -27,7 +27,7 @@ std::optional<ApiError> ParseField(const std::optional<std::string>& text, const
   switch (d.error) {
     case DecimalError::kOk: *out = d.units; return std::nullopt;
     case DecimalError::kEmpty: return errors::MandatoryParam(param);
-    case DecimalError::kIllegal: return errors::IllegalChars(param, kDecimalLegalRange);
+    case DecimalError::kIllegal: return errors::IllegalChars(param, kDecimalPattern);
     case DecimalError::kTooPrecise: return too_precise;
     case DecimalError::kOverflow: return too_precise;
   }

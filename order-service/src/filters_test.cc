@@ -1,10 +1,17 @@
 #include "xc/order_service/filters.h"
 
+#include <string>
+#include <utility>
+
 #include "gtest/gtest.h"
 #include "xc/order_service/symbol_table.h"
 
 namespace xc::order_service {
 namespace {
+
+// What a client sees of an error: its code and text.
+using Wire = std::pair<int, std::string>;
+Wire W(const ApiError& e) { return {e.code(), std::string(e.msg())}; }
 
 using protocol::Side;
 using protocol::TimeInForce;
@@ -30,7 +37,7 @@ class FiltersTest : public ::testing::Test {
   ApiError Err(const PlaceOrderRequest& r, MarketQuote q = {}) {
     auto v = ValidateOrder(table_, r, q);
     EXPECT_FALSE(v.ok());
-    return v.ok() ? ApiError{} : v.error();
+    return v.ok() ? errors::Unknown() : v.error();
   }
   SymbolTable table_;
 };
@@ -66,7 +73,7 @@ TEST_F(FiltersTest, BuildRejectsBadConfigs) {
 
 TEST_F(FiltersTest, AcceptsAValidLimit) {
   auto v = ValidateOrder(table_, Limit("0.001", "40000.01"), {});
-  ASSERT_TRUE(v.ok()) << v.error().msg;
+  ASSERT_TRUE(v.ok()) << v.error().msg();
   EXPECT_EQ(v.value().price, 4000001);
   EXPECT_EQ(v.value().qty, 100);
   EXPECT_EQ(v.value().tif, TimeInForce::kGtc);
@@ -75,7 +82,7 @@ TEST_F(FiltersTest, AcceptsAValidLimit) {
 TEST_F(FiltersTest, SymbolAndParameters) {
   auto r = Limit("0.001", "40000");
   r.symbol = "DOGEUSDT";
-  EXPECT_EQ(Err(r), (ApiError{-1121, "Invalid symbol."}));
+  EXPECT_EQ(W(Err(r)), (Wire{-1121, "Invalid symbol."}));
   r = Limit("0.001", "40000");
   r.time_in_force.reset();
   EXPECT_EQ(Err(r), errors::MandatoryParam("timeInForce"));
@@ -87,15 +94,15 @@ TEST_F(FiltersTest, SymbolAndParameters) {
   EXPECT_EQ(Err(r), errors::MandatoryParam("quantity"));
   r = Limit("0.001", "40000");
   r.type = OrderType::kLimitMaker;
-  EXPECT_EQ(Err(r), (ApiError{-1106, "Parameter 'timeInForce' sent when not required."}));
+  EXPECT_EQ(W(Err(r)), (Wire{-1106, "Parameter 'timeInForce' sent when not required."}));
   r = Limit("0.001", "40000");
   r.type = OrderType::kMarket;
   r.time_in_force.reset();
   EXPECT_EQ(Err(r), errors::NotRequired("price"));
   r.price.reset();
   r.quantity.reset();
-  EXPECT_EQ(Err(r), (ApiError{-1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but "
-                                     "both were empty!"}));
+  EXPECT_EQ(W(Err(r)), (Wire{-1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but "
+                                    "both were empty!"}));
   r.quantity = "0.001";
   r.quote_order_qty = "10";
   EXPECT_EQ(Err(r), errors::NotRequired("quoteOrderQty"));
@@ -112,10 +119,10 @@ TEST_F(FiltersTest, SymbolAndParameters) {
 }
 
 TEST_F(FiltersTest, DecimalErrors) {
-  EXPECT_EQ(Err(Limit("1e-3", "40000")),
-            (ApiError{-1100, "Illegal characters found in parameter 'quantity'; legal range is "
-                             "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'."}));
-  EXPECT_EQ(Err(Limit("0.001", "-40000")).code, -1100);
+  EXPECT_EQ(W(Err(Limit("1e-3", "40000"))),
+            (Wire{-1100, "Illegal characters found in parameter 'quantity'; legal range is "
+                         "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'."}));
+  EXPECT_EQ(Err(Limit("0.001", "-40000")).code(), -1100);
   EXPECT_EQ(Err(Limit("", "40000")), errors::MandatoryParam("quantity"));
   EXPECT_EQ(Err(Limit("0.001", "40000.000000001")), errors::FilterFailure("PRICE_FILTER"));
   EXPECT_EQ(Err(Limit("0.000000001", "40000")), errors::FilterFailure("LOT_SIZE"));
@@ -125,11 +132,11 @@ TEST_F(FiltersTest, DecimalErrors) {
   r.price.reset();
   r.quantity.reset();
   r.quote_order_qty = "10.000000001";
-  EXPECT_EQ(Err(r), (ApiError{-1111, "Precision is over the maximum defined for this asset."}));
+  EXPECT_EQ(W(Err(r)), (Wire{-1111, "Precision is over the maximum defined for this asset."}));
 }
 
 TEST_F(FiltersTest, PriceFilter) {
-  EXPECT_EQ(Err(Limit("0.001", "40000.001")), (ApiError{-1013, "Filter failure: PRICE_FILTER"}));
+  EXPECT_EQ(W(Err(Limit("0.001", "40000.001"))), (Wire{-1013, "Filter failure: PRICE_FILTER"}));
   EXPECT_EQ(Err(Limit("0.001", "0")), errors::FilterFailure("PRICE_FILTER"));
   EXPECT_EQ(Err(Limit("0.00001", "1000000.01")), errors::FilterFailure("PRICE_FILTER"));
   auto r = Limit("0.001", "40000");
@@ -139,7 +146,7 @@ TEST_F(FiltersTest, PriceFilter) {
 }
 
 TEST_F(FiltersTest, LotSizeAndMarketLotSize) {
-  EXPECT_EQ(Err(Limit("0.000015", "40000")), (ApiError{-1013, "Filter failure: LOT_SIZE"}));
+  EXPECT_EQ(W(Err(Limit("0.000015", "40000"))), (Wire{-1013, "Filter failure: LOT_SIZE"}));
   EXPECT_EQ(Err(Limit("0", "40000")), errors::FilterFailure("LOT_SIZE"));
   EXPECT_EQ(Err(Limit("9000.00001", "1")), errors::FilterFailure("LOT_SIZE"));
   PlaceOrderRequest m;
@@ -147,7 +154,7 @@ TEST_F(FiltersTest, LotSizeAndMarketLotSize) {
   m.side = Side::kSell;
   m.type = OrderType::kMarket;
   m.quantity = "100.00001";
-  EXPECT_EQ(Err(m), (ApiError{-1013, "Filter failure: MARKET_LOT_SIZE"}));
+  EXPECT_EQ(W(Err(m)), (Wire{-1013, "Filter failure: MARKET_LOT_SIZE"}));
   m.quantity = "0.000001";
   EXPECT_EQ(Err(m), errors::FilterFailure("LOT_SIZE"));
   m.quantity = "100";
@@ -159,7 +166,7 @@ TEST_F(FiltersTest, LotSizeAndMarketLotSize) {
 
 TEST_F(FiltersTest, Notional) {
   // 0.0001 BTC * 40000 = 4 USDT < 5.
-  EXPECT_EQ(Err(Limit("0.0001", "40000")), (ApiError{-1013, "Filter failure: NOTIONAL"}));
+  EXPECT_EQ(W(Err(Limit("0.0001", "40000"))), (Wire{-1013, "Filter failure: NOTIONAL"}));
   EXPECT_TRUE(ValidateOrder(table_, Limit("0.0002", "25000"), {}).ok());  // exactly 5
   EXPECT_TRUE(ValidateOrder(table_, Limit("9000", "1000"), {}).ok());  // exactly the max
   EXPECT_EQ(Err(Limit("9000", "1000.01")), errors::FilterFailure("NOTIONAL"));
@@ -170,7 +177,7 @@ TEST_F(FiltersTest, Notional) {
   ASSERT_TRUE(t.ok());
   auto v = ValidateOrder(*t, Limit("0.0001", "40000"), {});
   ASSERT_FALSE(v.ok());
-  EXPECT_EQ(v.error(), (ApiError{-1013, "Filter failure: MIN_NOTIONAL"}));
+  EXPECT_EQ(W(v.error()), (Wire{-1013, "Filter failure: MIN_NOTIONAL"}));
   // MARKET by quote amount: the amount is the notional.
   PlaceOrderRequest m;
   m.symbol = "BTCUSDT";
@@ -178,7 +185,7 @@ TEST_F(FiltersTest, Notional) {
   m.quote_order_qty = "4.99";
   EXPECT_EQ(Err(m), errors::FilterFailure("NOTIONAL"));
   m.quote_order_qty = "5.000000015";  // too precise
-  EXPECT_EQ(Err(m).code, -1111);
+  EXPECT_EQ(Err(m).code(), -1111);
   m.quote_order_qty = "5.00000015";  // truncated to whole ticks*lots (10 units)
   auto q = ValidateOrder(table_, m, {});
   ASSERT_TRUE(q.ok());
@@ -198,8 +205,8 @@ TEST_F(FiltersTest, Notional) {
 TEST_F(FiltersTest, PercentPriceBySide) {
   const MarketQuote q{0, 0, 4000000};  // last 40000.00
   EXPECT_TRUE(ValidateOrder(table_, Limit("0.001", "200000"), q).ok());  // 5x
-  EXPECT_EQ(Err(Limit("0.001", "200000.01"), q),
-            (ApiError{-1013, "Filter failure: PERCENT_PRICE_BY_SIDE"}));
+  EXPECT_EQ(W(Err(Limit("0.001", "200000.01"), q)),
+            (Wire{-1013, "Filter failure: PERCENT_PRICE_BY_SIDE"}));
   EXPECT_TRUE(ValidateOrder(table_, Limit("0.001", "8000"), q).ok());  // 0.2x
   EXPECT_EQ(Err(Limit("0.001", "7999.99"), q), errors::FilterFailure("PERCENT_PRICE_BY_SIDE"));
   EXPECT_EQ(Err(Limit("0.001", "7999.99", Side::kSell), q),

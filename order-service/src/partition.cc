@@ -147,20 +147,6 @@ MarketQuote GetQuote(Reader& r) {
   return q;
 }
 
-ApiError MapReject(protocol::RejectCode code) {
-  using protocol::RejectCode;
-  switch (code) {
-    case RejectCode::kWouldTakeLiquidity: return errors::WouldMatchAndTake();
-    case RejectCode::kWouldTriggerImmediately: return errors::StopWouldTrigger();
-    case RejectCode::kUnknownSymbol: return errors::InvalidSymbol();
-    case RejectCode::kShardStopped: return errors::MarketClosed();
-    case RejectCode::kBookFull: return errors::FilterFailure("MAX_NUM_ORDERS");
-    case RejectCode::kInvalidQuantity: return errors::FilterFailure("LOT_SIZE");
-    case RejectCode::kInvalidPrice: return errors::FilterFailure("PRICE_FILTER");
-    default: return errors::Unknown();
-  }
-}
-
 Amount FeeOf(Amount proceeds, Rate rate) {
   return static_cast<Amount>(static_cast<__int128>(proceeds) * rate / kUnitsPerWhole);
 }
@@ -609,7 +595,10 @@ void Partition::DoEngineEvent(const Event& e) {
       // A refused cancel (the order already ended) changes nothing; only a
       // new order that was never accepted turns REJECTED.
       if (o == nullptr || o->accepted || !IsOpen(o->status)) break;
-      o->reject = MapReject(static_cast<protocol::RejectCode>(e.code));
+      // kNone never comes with a Rejected event; should it, the order still
+      // needs a reason to show.
+      o->reject = FromRejectCode(static_cast<protocol::RejectCode>(e.code))
+                      .value_or(errors::Unknown());
       Finish(*o, OrderStatus::kRejected, e.ts);
       break;
     }

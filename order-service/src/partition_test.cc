@@ -2,12 +2,17 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
 
 namespace xc::order_service {
 namespace {
+
+// What a client sees of an error: its code and text.
+using Wire = std::pair<int, std::string>;
+Wire W(const ApiError& e) { return {e.code(), std::string(e.msg())}; }
 
 using protocol::Command;
 using protocol::CommandType;
@@ -96,7 +101,7 @@ class PartitionTest : public ::testing::Test {
   }
   OrderId Place(const PlaceOrderRequest& r) {
     auto res = p_->PlaceOrder(r);
-    EXPECT_TRUE(res.ok()) << (res.ok() ? "" : res.error().msg);
+    EXPECT_TRUE(res.ok()) << (res.ok() ? "" : res.error().msg());
     return res.ok() ? res.value().order.order_id : 0;
   }
   BalanceInfo Bal(UserId u, AssetId a) { return p_->Account(u).value().balances[a]; }
@@ -226,14 +231,14 @@ TEST_F(PartitionTest, InsufficientBalanceChangesNothing) {
   const uint64_t before = p_->StateHash();
   auto r = p_->PlaceOrder(Limit(alice_, Side::kBuy, "0.01", "40000"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error(),
-            (ApiError{-2010, "Account has insufficient balance for requested action."}));
+  EXPECT_EQ(W(r.error()),
+            (Wire{-2010, "Account has insufficient balance for requested action."}));
   r = p_->PlaceOrder(Limit(alice_, Side::kSell, "0.01", "40000"));
   EXPECT_EQ(r.error(), errors::InsufficientBalance());
   r = p_->PlaceOrder(Limit(alice_, Side::kBuy, "0.01", "40000.001"));
-  EXPECT_EQ(r.error(), (ApiError{-1013, "Filter failure: PRICE_FILTER"}));
+  EXPECT_EQ(W(r.error()), (Wire{-1013, "Filter failure: PRICE_FILTER"}));
   r = p_->PlaceOrder(Limit(12345, Side::kBuy, "0.001", "40000"));
-  EXPECT_EQ(r.error().code, -2015);
+  EXPECT_EQ(r.error().code(), -2015);
   EXPECT_EQ(p_->StateHash(), before);
   EXPECT_TRUE(link_.sent.empty());
   // Exactly enough is enough.
@@ -251,7 +256,7 @@ TEST_F(PartitionTest, DuplicateClientOrderIdAmongOpenOrders) {
   EXPECT_EQ(Query(alice_, id).client_order_id, "my-order_1");
   auto dup = p_->PlaceOrder(r);
   ASSERT_FALSE(dup.ok());
-  EXPECT_EQ(dup.error(), (ApiError{-2010, "Duplicate order sent."}));
+  EXPECT_EQ(W(dup.error()), (Wire{-2010, "Duplicate order sent."}));
   // Another user may use the same id.
   auto rb = r;
   rb.user = bob_;
@@ -293,7 +298,7 @@ TEST_F(PartitionTest, LimitMakerRejectedByPrecheckAndByEngine) {
   market_.quotes[0] = MarketQuote{3990000, 4000000, 0};
   auto res = p_->PlaceOrder(r);
   ASSERT_FALSE(res.ok());
-  EXPECT_EQ(res.error(), (ApiError{-2010, "Order would immediately match and take."}));
+  EXPECT_EQ(W(res.error()), (Wire{-2010, "Order would immediately match and take."}));
   // The view lagged: admitted, but the engine refuses it.
   market_.quotes[0] = MarketQuote{3990000, 4100000, 0};
   const OrderId id = Place(r);
@@ -369,7 +374,7 @@ TEST_F(PartitionTest, MarketBuyByQuantityIsBoundedByTheBand) {
   // Best ask 40000: bound 42000, 0.02 BTC needs 840 USDT.
   market_.quotes[0] = MarketQuote{0, 4000000, 0};
   auto res = p_->PlaceOrder(r);
-  ASSERT_TRUE(res.ok()) << res.error().msg;
+  ASSERT_TRUE(res.ok()) << res.error().msg();
   const Command c = res.value().command;
   EXPECT_EQ(c.order_type, protocol::OrderType::kLimit);
   EXPECT_EQ(c.tif, TimeInForce::kIoc);
@@ -437,13 +442,13 @@ TEST_F(PartitionTest, StopOrderWorksOnlyOnceTriggered) {
 TEST_F(PartitionTest, CancelOpenOrdersAndUnknowns) {
   ASSERT_TRUE(p_->Credit(alice_, "USDT", 1000 * U, 1).ok());
   ASSERT_TRUE(p_->Credit(alice_, "ETH", 10 * U, 1).ok());
-  EXPECT_EQ(p_->CancelOpenOrders(alice_, "BTCUSDT", 0).error(),
-            (ApiError{-2011, "Unknown order sent."}));
+  EXPECT_EQ(W(p_->CancelOpenOrders(alice_, "BTCUSDT", 0).error()),
+            (Wire{-2011, "Unknown order sent."}));
   EXPECT_EQ(p_->CancelOpenOrders(alice_, "FOO", 0).error(), errors::InvalidSymbol());
   EXPECT_EQ(p_->CancelOrder(OrderRef{alice_, "BTCUSDT", 42, "", 0}).error(),
             errors::UnknownOrder());
-  EXPECT_EQ(p_->QueryOrder(OrderRef{alice_, "BTCUSDT", 42, "", 0}).error(),
-            (ApiError{-2013, "Order does not exist."}));
+  EXPECT_EQ(W(p_->QueryOrder(OrderRef{alice_, "BTCUSDT", 42, "", 0}).error()),
+            (Wire{-2013, "Order does not exist."}));
   const OrderId a = Place(Limit(alice_, Side::kBuy, "0.001", "40000"));
   const OrderId b = Place(Limit(alice_, Side::kBuy, "0.001", "39000"));
   const OrderId e = Place(Limit(alice_, Side::kSell, "1", "3000", "ETHUSDT"));
@@ -485,7 +490,7 @@ TEST_F(PartitionTest, CancelReplace) {
   cr.order = Limit(alice_, Side::kBuy, "0.01", "39000");
   cr.order.new_client_order_id = "keep";  // may reuse the cancelled order's id
   auto res = p_->CancelReplace(cr);
-  ASSERT_TRUE(res.ok()) << res.error().msg;
+  ASSERT_TRUE(res.ok()) << res.error().msg();
   ASSERT_EQ(link_.sent.size(), sent + 2);
   EXPECT_EQ(link_.sent[sent].type, CommandType::kCancel);
   EXPECT_EQ(link_.sent[sent + 1].type, CommandType::kNewOrder);

@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "xc/gateway/errors.h"
+#include "xc/order_service/api_error.h"
 
 namespace xc::gateway {
 
@@ -78,8 +78,9 @@ class RequestParams {
   //                             empty name ("=5").
   // Cost: O(bytes + params^2) with params <= 64; see the class comment for
   // allocation.
-  [[nodiscard]] std::optional<ApiError> Parse(std::string_view query, std::string_view body,
-                                              const ParamLimits& limits = {});
+  [[nodiscard]] std::optional<order_service::ApiError> Parse(std::string_view query,
+                                                             std::string_view body,
+                                                             const ParamLimits& limits = {});
 
   // The parameter called `name`: the query's if both sources have it.
   const Param* Find(std::string_view name) const;
@@ -105,8 +106,8 @@ class RequestParams {
 
  private:
   // Parses one source into params_; appends decoded bytes at decoded_used_.
-  std::optional<ApiError> ParseSource(std::string_view raw, ParamSource source,
-                                      const ParamLimits& limits);
+  std::optional<order_service::ApiError> ParseSource(std::string_view raw, ParamSource source,
+                                                     const ParamLimits& limits);
   // Splits `raw` around `sig` (a view into raw), dropping one adjoining '&'.
   static void RemovePair(std::string_view raw, std::string_view sig, std::string_view* before,
                          std::string_view* after);

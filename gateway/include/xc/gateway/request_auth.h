@@ -20,7 +20,7 @@
 #include <optional>
 #include <string_view>
 
-#include "xc/gateway/errors.h"
+#include "xc/order_service/api_error.h"
 #include "xc/gateway/hmac.h"
 #include "xc/gateway/params.h"
 #include "xc/protocol/types.h"
@@ -44,7 +44,7 @@ inline constexpr int64_t kMicrosecondTimestampThreshold = 100'000'000'000'000;
 // Outcomes: std::nullopt if well-formed; -2014 kBadApiKeyFormat if absent,
 // empty, too long or with other characters (Binance answers a missing key
 // on a signed endpoint with -2014, HTTP 401).
-std::optional<ApiError> CheckApiKeyFormat(std::optional<std::string_view> header);
+std::optional<order_service::ApiError> CheckApiKeyFormat(std::optional<std::string_view> header);
 
 // The request's time fields, in microseconds since the Unix epoch.
 struct RequestTime {
@@ -66,19 +66,22 @@ struct RequestTime {
 //   -1131 kBadRecvWindow             recvWindow > 60000 ms;
 //   -1021 kTimestampAhead            timestamp >= now + 1000 ms;
 //   -1021 kTimestampOutsideRecvWindow  now - timestamp > recvWindow.
-ApiResult<RequestTime> CheckRequestTime(const RequestParams& params, protocol::Timestamp now,
-                                        const RecvWindowPolicy& policy = {});
+order_service::ApiResult<RequestTime> CheckRequestTime(const RequestParams& params,
+                                                       protocol::Timestamp now,
+                                                       const RecvWindowPolicy& policy = {});
 
 // Verifies `signature` against HMAC-SHA256(key, params.SignedPayload()).
 // Outcomes: std::nullopt if it matches; -1102 kMandatoryParam 'signature' if
 // absent or empty; -1022 kInvalidSignature otherwise (wrong value, wrong
 // length, non-hex). Constant-time in the signature's content.
-std::optional<ApiError> CheckSignature(const RequestParams& params, const HmacSha256Key& key);
+std::optional<order_service::ApiError> CheckSignature(const RequestParams& params,
+                                                      const HmacSha256Key& key);
 
 // CheckRequestTime, then CheckSignature; the first error wins.
 // Cost: ~one HMAC over the payload (≈250 ns for a 200-byte order).
-std::optional<ApiError> AuthenticateSigned(const RequestParams& params, const HmacSha256Key& key,
-                                           protocol::Timestamp now,
-                                           const RecvWindowPolicy& policy = {});
+std::optional<order_service::ApiError> AuthenticateSigned(const RequestParams& params,
+                                                          const HmacSha256Key& key,
+                                                          protocol::Timestamp now,
+                                                          const RecvWindowPolicy& policy = {});
 
 }  // namespace xc::gateway

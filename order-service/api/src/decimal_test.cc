@@ -1,10 +1,10 @@
-#include "xc/gateway/decimal.h"
+#include "xc/order_service/decimal.h"
 
 #include <gtest/gtest.h>
 
 #include <limits>
 
-namespace xc::gateway {
+namespace xc::order_service {
 namespace {
 
 int64_t Dec(std::string_view text, int scale) {
@@ -133,5 +133,67 @@ TEST(DecimalTest, ParseFormatRoundTrip) {
   }
 }
 
+// Amount (1e-8 units) parsing: the order service's entry points.
+ParsedDecimal P(std::string_view s) { return ParseDecimal(s); }
+
+TEST(DecimalTest, AmountParsesPlainAndPaddedForms) {
+  EXPECT_EQ(P("40000").units, 40000 * kUnitsPerWhole);
+  EXPECT_EQ(P("40000.00000000").units, 40000 * kUnitsPerWhole);
+  EXPECT_EQ(P("40000.000000000000").units, 40000 * kUnitsPerWhole);  // zeros past 1e-8
+  EXPECT_EQ(P("0.001").units, 100000);
+  EXPECT_EQ(P("0.00000001").units, 1);
+  EXPECT_EQ(P("00012.5").units, 1250000000);
+  EXPECT_EQ(P("0").units, 0);
+  EXPECT_TRUE(P("0").ok());
+  EXPECT_EQ(P("92233720368.54775807").units, INT64_MAX);
+}
+
+TEST(DecimalTest, AmountRejectsOutsideTheGrammar) {
+  for (const char* s : {"1e-7", "1E5", "-1", "+1", "1.", ".5", " 1", "1 ", "1,5", "0x10", "abc",
+                        "1.2.3", "NaN", "inf", "123456789012345678901",
+                        "1.123456789012345678901"}) {
+    EXPECT_EQ(P(s).error, DecimalError::kIllegal) << s;
+  }
+  EXPECT_EQ(P("").error, DecimalError::kEmpty);
+}
+
+TEST(DecimalTest, AmountTooPreciseAndOverflow) {
+  EXPECT_EQ(P("0.000000001").error, DecimalError::kTooPrecise);
+  EXPECT_EQ(P("1.000000000000000001").error, DecimalError::kTooPrecise);
+  EXPECT_EQ(P("92233720368.54775808").error, DecimalError::kOverflow);
+  EXPECT_EQ(P("99999999999999999999").error, DecimalError::kOverflow);
+  // Other scales through the same parser.
+  EXPECT_EQ(ParseDecimal("1.5", 0).error, DecimalError::kTooPrecise);
+  EXPECT_EQ(ParseDecimal("12.34", 2).units, 1234);
+}
+
+TEST(DecimalTest, AmountFormats) {
+  EXPECT_EQ(FormatDecimal(100000), "0.00100000");
+  EXPECT_EQ(FormatDecimal(40000 * kUnitsPerWhole), "40000.00000000");
+  EXPECT_EQ(FormatDecimal(-1), "-0.00000001");
+  EXPECT_EQ(FormatDecimal(0), "0.00000000");
+  EXPECT_EQ(FormatDecimalTrimmed(123456789, kAmountDecimals, 2), "1.23456789");  // never rounds
+  EXPECT_EQ(FormatDecimalTrimmed(150000000, kAmountDecimals, 2), "1.50");
+  EXPECT_EQ(FormatDecimal(INT64_MIN), "-92233720368.54775808");
+  EXPECT_EQ(FormatDecimalTrimmed(100000), "0.001");
+  EXPECT_EQ(FormatDecimalTrimmed(40000 * kUnitsPerWhole), "40000");
+  EXPECT_EQ(FormatDecimalTrimmed(0), "0");
+  EXPECT_EQ(FormatDecimalTrimmed(-1), "-0.00000001");
+  EXPECT_EQ(FormatDecimalTrimmed(7, 0), "7");
+  EXPECT_EQ(FormatDecimalTrimmed(1230, 3, 1), "1.23");
+  EXPECT_EQ(FormatDecimalTrimmed(1000, 3, 1), "1.0");
+  std::string out = "q=";
+  AppendDecimalTrimmed(2500, 4, 0, &out);
+  EXPECT_EQ(out, "q=0.25");
+}
+
+TEST(DecimalTest, AmountRoundTrips) {
+  for (Amount v : {Amount{0}, Amount{1}, Amount{99999999}, Amount{100000000}, Amount{123456789012},
+                   INT64_MAX}) {
+    EXPECT_EQ(P(FormatDecimal(v)).units, v);
+    EXPECT_EQ(P(FormatDecimalTrimmed(v)).units, v);
+  }
+}
+
 }  // namespace
-}  // namespace xc::gateway
+}  // namespace xc::order_service

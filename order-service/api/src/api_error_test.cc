@@ -1,11 +1,14 @@
-#include "xc/gateway/errors.h"
+#include "xc/order_service/api_error.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
+#include <utility>
 
-namespace xc::gateway {
+#include "xc/order_service/decimal.h"
+
+namespace xc::order_service {
 namespace {
 
 using protocol::RejectCode;
@@ -39,6 +42,20 @@ TEST(ErrorsTest, HttpStatuses) {
   EXPECT_EQ(ApiError(ErrorId::kTimeout).http_status(), 408);
   EXPECT_EQ(ApiError(ErrorId::kCancelReplacePartiallyFailed).http_status(), 409);
   EXPECT_EQ(ApiError(ErrorId::kFilterPrice).http_status(), 400);
+}
+
+TEST(ErrorsTest, BothBinanceTextsForOneConditionAreRows) {
+  EXPECT_EQ(ApiError(ErrorId::kOrderWouldTrigger).msg(), "Order would trigger immediately.");
+  EXPECT_EQ(ApiError(ErrorId::kStopPriceWouldTrigger).msg(),
+            "Stop price would trigger immediately.");
+  EXPECT_EQ(ApiError(ErrorId::kBadPrecision, "price").msg(),
+            "Parameter 'price' has too much precision.");
+  EXPECT_EQ(ApiError(ErrorId::kAssetPrecision).msg(),
+            "Precision is over the maximum defined for this asset.");
+  EXPECT_EQ(ApiError(ErrorId::kEitherParam, "a", "b").msg(),
+            "Param 'a' or 'b' must be sent, but both were empty/null!");
+  EXPECT_EQ(ApiError(ErrorId::kEitherParamEmpty, "a", "b").msg(),
+            "Param 'a' or 'b' must be sent, but both were empty!");
 }
 
 TEST(ErrorsTest, HttpLevelErrorsCarryNoCode) {
@@ -125,7 +142,12 @@ TEST(ErrorsTest, MapsEngineRejects) {
   EXPECT_EQ(json(RejectCode::kInvalidPrice), R"({"code":-1013,"msg":"Filter failure: PRICE_FILTER"})");
   EXPECT_EQ(json(RejectCode::kDuplicateOrderId), R"({"code":-2010,"msg":"Duplicate order sent."})");
   EXPECT_EQ(json(RejectCode::kWouldTriggerImmediately),
-            R"({"code":-2010,"msg":"Order would trigger immediately."})");
+            R"({"code":-2010,"msg":"Stop price would trigger immediately."})");
+  EXPECT_EQ(json(RejectCode::kShardStopped), R"({"code":-1013,"msg":"Market is closed."})");
+  EXPECT_EQ(json(RejectCode::kBookFull),
+            R"({"code":-1013,"msg":"Filter failure: MAX_NUM_ORDERS"})");
+  EXPECT_EQ(json(RejectCode::kInvalidTimeInForce),
+            R"({"code":-1115,"msg":"Invalid timeInForce."})");
   EXPECT_EQ(FromRejectCode(RejectCode::kInvalidCommand)->http_status(), 500);
   // Every engine reject maps to something with a Binance code.
   for (int c = 100; c <= 113; ++c) {
@@ -137,5 +159,70 @@ TEST(ErrorsTest, MapsEngineRejects) {
   EXPECT_EQ(FromRejectCode(static_cast<RejectCode>(299))->code(), -1000);
 }
 
+// The order service's convenience functions: Binance's exact texts.
+TEST(ApiErrorTest, ExactBinanceTexts) {
+  using Wire = std::pair<int, std::string>;
+  const auto w = [](const ApiError& e) { return Wire{e.code(), std::string(e.msg())}; };
+  EXPECT_EQ(w(errors::FilterFailure("LOT_SIZE")), (Wire{-1013, "Filter failure: LOT_SIZE"}));
+  EXPECT_EQ(w(errors::InsufficientBalance()),
+            (Wire{-2010, "Account has insufficient balance for requested action."}));
+  EXPECT_EQ(w(errors::WouldMatchAndTake()),
+            (Wire{-2010, "Order would immediately match and take."}));
+  EXPECT_EQ(w(errors::DuplicateOrder()), (Wire{-2010, "Duplicate order sent."}));
+  EXPECT_EQ(w(errors::UnknownOrder()), (Wire{-2011, "Unknown order sent."}));
+  EXPECT_EQ(w(errors::OrderDoesNotExist()), (Wire{-2013, "Order does not exist."}));
+  EXPECT_EQ(w(errors::InvalidSymbol()), (Wire{-1121, "Invalid symbol."}));
+  EXPECT_EQ(errors::MandatoryParam("price").msg(),
+            "Mandatory parameter 'price' was not sent, was empty/null, or malformed.");
+  EXPECT_EQ(errors::IllegalChars("quantity", kDecimalPattern).msg(),
+            "Illegal characters found in parameter 'quantity'; legal range is "
+            "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.");
+  EXPECT_EQ(w(errors::NotRequired("timeInForce")),
+            (Wire{-1106, "Parameter 'timeInForce' sent when not required."}));
+  EXPECT_EQ(w(errors::QuantityOrQuoteMissing()),
+            (Wire{-1102,
+                  "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty!"}));
+  EXPECT_EQ(w(errors::BadPrecision()),
+            (Wire{-1111, "Precision is over the maximum defined for this asset."}));
+  EXPECT_EQ(w(errors::StopWouldTrigger()), (Wire{-2010, "Stop price would trigger immediately."}));
+  EXPECT_EQ(w(errors::PriceQtyZero()), (Wire{-2010, "Price * QTY is zero or less."}));
+  EXPECT_EQ(w(errors::MarketClosed()), (Wire{-1013, "Market is closed."}));
+  EXPECT_EQ(w(errors::InvalidApiKey()),
+            (Wire{-2015, "Invalid API-key, IP, or permissions for action."}));
+  EXPECT_EQ(errors::InvalidApiKey().http_status(), 401);
+  EXPECT_EQ(w(errors::Unknown()),
+            (Wire{-1000, "An unknown error occurred while processing the request."}));
+  EXPECT_EQ(w(errors::InvalidTimeInForce()), (Wire{-1115, "Invalid timeInForce."}));
+  EXPECT_EQ(w(errors::InvalidOrderType()), (Wire{-1116, "Invalid orderType."}));
+  EXPECT_EQ(w(errors::InvalidSide()), (Wire{-1117, "Invalid side."}));
+}
+
+TEST(ApiErrorTest, FilterFailureUsesTheCatalogueRow) {
+  EXPECT_EQ(errors::FilterFailure("LOT_SIZE").id(), ErrorId::kFilterLotSize);
+  EXPECT_EQ(errors::FilterFailure("PRICE_FILTER").id(), ErrorId::kFilterPrice);
+  EXPECT_EQ(errors::FilterFailure("PERCENT_PRICE_BY_SIDE").id(),
+            ErrorId::kFilterPercentPriceBySide);
+  EXPECT_EQ(errors::FilterFailure("MAX_NUM_ORDERS").id(), ErrorId::kFilterMaxNumOrders);
+  // A filter the catalogue does not name still gets Binance's shape.
+  const ApiError other = errors::FilterFailure("TRAILING_DELTA");
+  EXPECT_EQ(other.id(), ErrorId::kFilterFailure);
+  EXPECT_EQ(other.ToJson(), R"({"code":-1013,"msg":"Filter failure: TRAILING_DELTA"})");
+  // Equality is what the client sees: code and text.
+  EXPECT_EQ(ApiError(ErrorId::kFilterFailure, "LOT_SIZE"), errors::FilterFailure("LOT_SIZE"));
+  EXPECT_NE(errors::FilterFailure("LOT_SIZE"), errors::FilterFailure("MARKET_LOT_SIZE"));
+}
+
+TEST(ApiErrorTest, ResultHoldsValueOrError) {
+  ApiResult<std::string> ok = std::string("x");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, "x");
+  ok.value() += "y";
+  EXPECT_EQ(std::move(ok).value(), "xy");
+  ApiResult<int> bad = errors::InvalidSymbol();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), -1121);
+  EXPECT_EQ(std::move(bad).error(), errors::InvalidSymbol());
+}
+
 }  // namespace
-}  // namespace xc::gateway
+}  // namespace xc::order_service
