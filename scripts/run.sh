@@ -10,4 +10,4 @@ cd "$(dirname "$0")/.."
 mkdir -p build/flows
 flow=build/flows/mixed-1k.csv
 [ -f "$flow" ] || build/bin/flowgen --seed 1 --resting 1000 --depth-mean 8 --ops 5000000 > "$flow"
-exec build/bin/engine-replay "$flow"
+exec build/bin/engine-replay --warmup 1 --repeat 3 "$flow"
