@@ -1,0 +1,188 @@
+#pragma once
+// HttpServer: the gateway's HTTP/1.1 server (Boost.Beast over Asio), with
+// keep-alive, request limits, cheap idle/slow-client timeouts, a routing
+// table of method + exact path, and a graceful Stop().
+//
+// Threads and ownership. The server owns `io_threads` threads, each running
+// its own io_context (one owner thread per piece of state, STYLE.md §9): a
+// connection lives on exactly one thread for its whole life, so connection
+// state, its buffers and the per-thread connection list need no locks. The
+// acceptor lives on thread 0 and hands each accepted socket to the threads
+// round-robin. Handlers run on the connection's I/O thread, so they must be
+// safe to call concurrently from `io_threads` threads (with the default of 1
+// they never overlap) and must not block for long: a blocked handler stalls
+// every connection of its thread.
+//
+// Timeouts without per-operation timers. MEASURED_LIMITS.md measured
+// beast::tcp_stream's per-operation expiry at -28% HTTP throughput, so this
+// server arms no timer per read or write. Each connection stores one
+// deadline (a coarse time read from its thread's last sweep, no clock call
+// on the I/O path), and one periodic timer per thread sweeps the thread's
+// connections every `sweep_interval`, closing the socket of any connection
+// past its deadline (which cancels its pending operation). The deadline is:
+//   waiting for the first byte of a request   now + idle_timeout
+//   reading a started request (slow client)   first byte + request_timeout
+//   writing the response (slow reader)        start of write + write_timeout
+//   draining after Connection: close          end of write + linger_timeout
+// The deadline adds one sweep_interval to make up for the coarse time, so a
+// timeout never fires early and fires at most about two sweep_intervals late
+// (more only if the thread is too busy to run its sweep on time); that is
+// the price of the cheap scheme.
+//
+// Limits and the answers to broken requests (each is followed by closing
+// the connection, because the rest of the stream cannot be trusted):
+//   header block > max_header_bytes, or body > max_body_bytes (64 KiB):
+//     HTTP 400 {"code":-1101,"msg":"Too many parameters sent for this endpoint."}
+//     - the same answer RequestParams (params.h) gives for an over-long query
+//     or form body, so a client sees one error for "request too big" whether
+//     the HTTP layer or the parameter parser notices first. (Binance-style
+//     400 JSON was chosen over a bare 413 because ccxt maps a JSON code to
+//     an exception class, while a 413 with no code becomes ExchangeError.)
+//   unparseable HTTP (bad request line, bad header, bad chunking):
+//     HTTP 400 {"msg":"Bad Request"} (HTTP-level, no Binance code, like the
+//     catalogue's code-0 rows).
+// Routing answers (connection kept alive):
+//   unknown path:              HTTP 404 {"msg":"Not Found"} (ErrorId::kNotFound)
+//   known path, other method:  HTTP 400 {"code":-1020,"msg":"This operation is not supported."}
+//
+// Responses. Each connection keeps one Response and one output buffer and
+// reuses them across its requests, so a keep-alive connection writes its
+// responses without heap allocation once the buffers have grown to the
+// largest response. What is still allocated per request is Beast's parser:
+// its header fields and, for requests with a body, the body string. Every
+// response carries Content-Type: application/json;charset=UTF-8 unless the
+// handler overrides it, and Content-Length.
+//
+// Lifecycle: construct, Route(...) every endpoint, Start(), ..., Stop().
+// Route after Start is not allowed. The destructor calls Stop().
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace xc::gateway {
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1";  // IPv4 or IPv6 literal
+  uint16_t port = 0;                   // 0: an ephemeral port, see HttpServer::port()
+  int io_threads = 1;
+  size_t max_header_bytes = 8 * 1024;  // request line + headers
+  size_t max_body_bytes = 64 * 1024;
+  std::chrono::milliseconds idle_timeout{60'000};     // keep-alive wait for the next request
+  std::chrono::milliseconds request_timeout{10'000};  // first byte -> complete request
+  std::chrono::milliseconds write_timeout{10'000};    // one response write
+  // After a response with Connection: close, how long to read and discard
+  // what the client still sends before closing (so that unread bytes do not
+  // turn the close into a reset that destroys the response in flight).
+  std::chrono::milliseconds linger_timeout{2'000};
+  std::chrono::milliseconds sweep_interval{250};      // timeout granularity
+  // How long Stop() lets in-flight requests finish before closing them.
+  std::chrono::milliseconds stop_grace{5'000};
+};
+
+// One request as a handler sees it. Views into the connection's buffers,
+// valid only during the handler call.
+struct HttpRequest {
+  std::string_view method;        // "GET", "POST", ... as sent
+  std::string_view path;          // target up to '?', e.g. "/api/v3/ping"
+  std::string_view query;         // raw, after '?', without it; "" if none
+  std::string_view body;          // raw body bytes
+  std::string_view api_key;       // X-MBX-APIKEY header, "" if absent
+  std::string_view content_type;  // Content-Type header, "" if absent
+};
+
+// The response a handler fills. Reused per connection: the server clears it
+// before each handler call, keeping its capacity.
+class HttpResponse {
+ public:
+  void set_status(int status) { status_ = status; }
+  int status() const { return status_; }
+  // The body; handlers append to it (it starts empty).
+  std::string& body() { return body_; }
+  const std::string& body() const { return body_; }
+  // Sets the status and replaces the body with `json` (already rendered).
+  void SetJson(int status, std::string_view json) {
+    status_ = status;
+    body_.assign(json);
+  }
+  // Adds a header line. REQUIRES: no CR/LF in name or value. Setting
+  // "Content-Type" replaces the default; Content-Length and Connection are
+  // the server's.
+  void AddHeader(std::string_view name, std::string_view value);
+
+  // For the server: back to 200, empty body and no headers, keeping capacity.
+  void Clear();
+  struct Header {
+    std::string name, value;
+  };
+  const std::vector<Header>& headers() const { return headers_; }
+  size_t num_headers() const { return num_headers_; }
+
+ private:
+  int status_ = 200;
+  std::string body_;
+  // Slots are reused: only the first num_headers_ are live.
+  std::vector<Header> headers_;
+  size_t num_headers_ = 0;
+};
+
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
+
+class HttpServer {
+ public:
+  explicit HttpServer(HttpServerOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Registers `handler` for `method` (e.g. "GET") on the exact `path`
+  // ("/api/v3/ping"; the query string is not part of it). A later Route for
+  // the same method and path replaces the handler.
+  // REQUIRES: not started.
+  void Route(std::string_view method, std::string_view path, HttpHandler handler);
+
+  // Binds, listens and starts the I/O threads. Returns the bind/listen
+  // error (address in use, bad address) and starts nothing on failure.
+  // REQUIRES: called at most once.
+  [[nodiscard]] std::error_code Start();
+
+  // The bound port (the ephemeral one when options.port == 0).
+  // REQUIRES: Start() succeeded.
+  uint16_t port() const { return bound_port_; }
+
+  // Graceful stop: stops accepting at once, closes idle keep-alive
+  // connections, lets requests that are being read, handled or written
+  // finish (their responses carry Connection: close), closes whatever is
+  // still open after options.stop_grace, and joins the I/O threads.
+  // Idempotent; any thread except an I/O thread (a handler must not call it).
+  void Stop();
+
+  // True once Stop() has begun. Any thread.
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+
+  // Number of open connections summed over the threads (relaxed counters,
+  // for tests and metrics). Any thread.
+  size_t open_connections() const;
+
+  struct Impl;  // defined in http_server.cc
+
+ private:
+  HttpServerOptions options_;
+  std::unique_ptr<Impl> impl_;
+  uint16_t bound_port_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace xc::gateway
