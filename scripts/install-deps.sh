@@ -8,6 +8,7 @@ PKGS=(
   g++ clang-14 libclang-rt-14-dev
   libabsl-dev libboost1.81-dev libsimdjson-dev liburing-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
+  curl  # tests/exchange_smoke_test.sh
   # node (for the API tests of later issues) is taken as installed; see README.
 
 )

@@ -1,10 +1,13 @@
 #include "xc/gateway/rest_api.h"
 
+#include <algorithm>
 #include <chrono>
 #include <charconv>
 #include <optional>
 
+#include "xc/gateway/hmac.h"
 #include "xc/gateway/params.h"
+#include "xc/gateway/request_auth.h"
 #include "xc/order_service/api_error.h"
 #include "xc/order_service/decimal.h"
 #include "xc/order_service/messages.h"
@@ -194,8 +197,15 @@ void SetError(const ApiError& e, HttpResponse& resp) {
 
 }  // namespace
 
-RestApi::RestApi(const order_service::OrderServiceApi& orders, const WallClock& clock)
-    : clock_(clock) {
+struct RestApi::KeyEntry {
+  protocol::UserId user;
+  HmacSha256Key key;
+};
+
+RestApi::~RestApi() = default;
+
+RestApi::RestApi(order_service::OrderServiceApi& orders, const WallClock& clock)
+    : orders_(orders), clock_(clock) {
   for (const auto& c : orders.ExchangeInfo()) {
     symbols_.push_back(Symbol{c.symbol, RenderSymbol(c)});
   }
@@ -208,6 +218,22 @@ void RestApi::Register(HttpServer& server) const {
                [this](const HttpRequest& q, HttpResponse& r) { Time(q, r); });
   server.Route("GET", "/api/v3/exchangeInfo",
                [this](const HttpRequest& q, HttpResponse& r) { ExchangeInfo(q, r); });
+  server.Route("POST", "/api/v3/order",
+               [this](const HttpRequest& q, HttpResponse& r) { NewOrder(q, r); });
+  server.Route("DELETE", "/api/v3/order",
+               [this](const HttpRequest& q, HttpResponse& r) { CancelOrder(q, r); });
+  server.Route("GET", "/api/v3/order",
+               [this](const HttpRequest& q, HttpResponse& r) { QueryOrder(q, r); });
+  server.Route("GET", "/api/v3/openOrders",
+               [this](const HttpRequest& q, HttpResponse& r) { OpenOrders(q, r); });
+  server.Route("DELETE", "/api/v3/openOrders",
+               [this](const HttpRequest& q, HttpResponse& r) { CancelOpenOrders(q, r); });
+  server.Route("GET", "/api/v3/allOrders",
+               [this](const HttpRequest& q, HttpResponse& r) { AllOrders(q, r); });
+  server.Route("GET", "/api/v3/account",
+               [this](const HttpRequest& q, HttpResponse& r) { Account(q, r); });
+  server.Route("GET", "/api/v3/myTrades",
+               [this](const HttpRequest& q, HttpResponse& r) { MyTrades(q, r); });
 }
 
 void RestApi::Ping(const HttpRequest&, HttpResponse& resp) const { resp.body().append("{}"); }
@@ -276,6 +302,569 @@ void RestApi::ExchangeInfo(const HttpRequest& req, HttpResponse& resp) const {
     }
   }
   out.append("]}");
+}
+
+
+// ---- Signed endpoints ----
+
+namespace {
+
+// One per I/O thread: its decode buffer grows to the largest request seen
+// and is then reused, so parsing allocates nothing after warm-up. Handlers
+// run to completion on their thread, so one object per thread suffices.
+thread_local RequestParams tl_params;
+
+constexpr int kDefaultLimit = 500;
+constexpr int kMaxLimit = 1000;
+
+int64_t Ms(protocol::Timestamp ns) { return ns / 1'000'000; }
+
+const char* StpName(protocol::StpMode m) {
+  switch (m) {
+    case protocol::StpMode::kNone: return "NONE";
+    case protocol::StpMode::kExpireTaker: return "EXPIRE_TAKER";
+    case protocol::StpMode::kExpireMaker: return "EXPIRE_MAKER";
+    case protocol::StpMode::kExpireBoth: return "EXPIRE_BOTH";
+  }
+  return "NONE";
+}
+
+std::optional<protocol::StpMode> ParseStp(std::string_view s) {
+  if (s == "NONE") return protocol::StpMode::kNone;
+  if (s == "EXPIRE_TAKER") return protocol::StpMode::kExpireTaker;
+  if (s == "EXPIRE_MAKER") return protocol::StpMode::kExpireMaker;
+  if (s == "EXPIRE_BOTH") return protocol::StpMode::kExpireBoth;
+  return std::nullopt;
+}
+
+enum class RespType : uint8_t { kAck, kResult, kFull };
+
+// ,"name":"<8-decimal amount>"
+void Amt(std::string_view name, os::Amount v, std::string* out) {
+  out->append(",\"").append(name).append("\":\"");
+  os::AppendDecimal(v, os::kAmountDecimals, out);
+  out->push_back('"');
+}
+// ,"name":"<escaped text>"
+void Str(std::string_view name, std::string_view v, std::string* out) {
+  out->append(",\"").append(name).append("\":\"");
+  os::AppendJsonEscaped(v, out);
+  out->push_back('"');
+}
+// ,"name":<integer>
+void Int(std::string_view name, int64_t v, std::string* out) {
+  out->append(",\"").append(name).append("\":");
+  AppendInt(v, out);
+}
+void Bool(std::string_view name, bool v, std::string* out) {
+  out->append(",\"").append(name).append("\":").append(v ? "true" : "false");
+}
+
+// {"symbol":...,"orderId":...,"orderListId":-1 (no order lists here)
+void OpenOrderObject(const os::OrderInfo& o, std::string* out) {
+  out->append("{\"symbol\":\"");
+  os::AppendJsonEscaped(o.symbol, out);
+  out->push_back('"');
+  Int("orderId", static_cast<int64_t>(o.order_id), out);
+  Int("orderListId", -1, out);
+}
+
+// The execution fields shared by every non-ACK order shape, from "price" to
+// "side" (Binance's order).
+void ExecutionFields(const os::OrderInfo& o, std::string* out) {
+  Amt("price", o.price, out);
+  Amt("origQty", o.orig_qty, out);
+  Amt("executedQty", o.executed_qty, out);
+  Amt("origQuoteOrderQty", o.orig_quote_order_qty, out);
+  Amt("cummulativeQuoteQty", o.cummulative_quote_qty, out);
+  Str("status", os::OrderStatusName(o.status), out);
+  Str("timeInForce", os::TimeInForceName(o.time_in_force), out);
+  Str("type", os::OrderTypeName(o.type), out);
+  Str("side", os::SideName(o.side), out);
+}
+
+// Binance shows stopPrice / icebergQty in placement and cancel answers only
+// for orders that have them.
+void OptionalOrderFields(const os::OrderInfo& o, std::string* out) {
+  if (o.stop_price != 0) Amt("stopPrice", o.stop_price, out);
+  if (o.iceberg_qty != 0) Amt("icebergQty", o.iceberg_qty, out);
+}
+
+// Binance's workingTime: when the order started working on the book; -1
+// for one that never did (pending stop, rejected). The order service clears
+// is_working on final states, so a final order other than REJECTED counts
+// as having worked (the engine accepted it before it could trade, cancel or
+// expire).
+int64_t WorkingTime(const os::OrderInfo& o) {
+  const bool worked =
+      o.is_working || (!os::IsOpen(o.status) && o.status != os::OrderStatus::kRejected);
+  return worked ? Ms(o.time) : -1;
+}
+
+// POST /order answer.
+void PlacedOrder(const os::OrderInfo& o, RespType type, std::string* out) {
+  OpenOrderObject(o, out);
+  Str("clientOrderId", o.client_order_id, out);
+  Int("transactTime", Ms(o.time), out);
+  if (type != RespType::kAck) {
+    ExecutionFields(o, out);
+    OptionalOrderFields(o, out);
+    Int("workingTime", WorkingTime(o), out);
+    if (type == RespType::kFull) {
+      out->append(",\"fills\":[");
+      for (size_t i = 0; i < o.fills.size(); ++i) {
+        const os::FillInfo& f = o.fills[i];
+        if (i) out->push_back(',');
+        out->append("{\"price\":\"");
+        os::AppendDecimal(f.price, os::kAmountDecimals, out);
+        out->push_back('"');
+        Amt("qty", f.qty, out);
+        Amt("commission", f.commission, out);
+        Str("commissionAsset", f.commission_asset, out);
+        Int("tradeId", static_cast<int64_t>(f.trade_id), out);
+        out->push_back('}');
+      }
+      out->push_back(']');
+    }
+    Str("selfTradePreventionMode", StpName(o.stp), out);
+  }
+  out->push_back('}');
+}
+
+// GET /order, openOrders, allOrders element.
+void QueriedOrder(const os::OrderInfo& o, std::string* out) {
+  OpenOrderObject(o, out);
+  Str("clientOrderId", o.client_order_id, out);
+  ExecutionFields(o, out);
+  Amt("stopPrice", o.stop_price, out);
+  Amt("icebergQty", o.iceberg_qty, out);
+  Int("time", Ms(o.time), out);
+  Int("updateTime", Ms(o.update_time), out);
+  Bool("isWorking", o.is_working, out);
+  Int("workingTime", WorkingTime(o), out);
+  Str("selfTradePreventionMode", StpName(o.stp), out);
+  out->push_back('}');
+}
+
+// The id Binance gives a cancel request that names none: derived from the
+// order id, so that it is unique without shared state (an order is cancelled
+// at most once).
+void DefaultCancelId(protocol::OrderId id, std::string* out) {
+  out->append("xc-cancel-");
+  AppendInt(static_cast<int64_t>(id), out);
+}
+
+// DELETE /order and DELETE /openOrders element. `cancel_id` empty: derived.
+void CancelledOrder(const os::OrderInfo& o, std::string_view cancel_id, int64_t now_ms,
+                    std::string* out) {
+  out->append("{\"symbol\":\"");
+  os::AppendJsonEscaped(o.symbol, out);
+  out->push_back('"');
+  Str("origClientOrderId", o.client_order_id, out);
+  Int("orderId", static_cast<int64_t>(o.order_id), out);
+  Int("orderListId", -1, out);
+  if (cancel_id.empty()) {
+    out->append(",\"clientOrderId\":\"");
+    DefaultCancelId(o.order_id, out);
+    out->push_back('"');
+  } else {
+    Str("clientOrderId", cancel_id, out);
+  }
+  Int("transactTime", now_ms, out);
+  ExecutionFields(o, out);
+  OptionalOrderFields(o, out);
+  Str("selfTradePreventionMode", StpName(o.stp), out);
+  out->push_back('}');
+}
+
+// A mandatory parameter: absent or empty is -1102.
+std::optional<ApiError> Mandatory(const RequestParams& p, std::string_view name,
+                                  std::string_view* out) {
+  auto v = p.Get(name);
+  if (!v || v->empty()) return os::errors::MandatoryParam(name);
+  *out = *v;
+  return std::nullopt;
+}
+
+// An optional integer parameter (times, ids, limit): nullopt when absent.
+std::optional<ApiError> OptionalInt(const RequestParams& p, std::string_view name,
+                                    std::optional<int64_t>* out) {
+  auto v = p.Get(name);
+  if (!v) return std::nullopt;
+  auto r = os::ParseInteger(name, *v);
+  if (!r.ok()) return r.error();
+  *out = r.value();
+  return std::nullopt;
+}
+
+// `limit`: default 500; 1..1000 (larger values are capped, as Binance does
+// for its history endpoints), 0 is -1130.
+std::optional<ApiError> Limit(const RequestParams& p, size_t* out) {
+  std::optional<int64_t> v;
+  if (auto e = OptionalInt(p, "limit", &v)) return e;
+  if (!v) {
+    *out = kDefaultLimit;
+  } else if (*v <= 0) {
+    return ApiError(ErrorId::kInvalidParameter, "limit");
+  } else {
+    *out = static_cast<size_t>(std::min<int64_t>(*v, kMaxLimit));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+const RestApi::KeyEntry* RestApi::FindKey(std::string_view api_key) const {
+  {
+    std::lock_guard<std::mutex> lock(keys_mu_);
+    auto it = keys_.find(api_key);
+    if (it != keys_.end()) return it->second.get();
+  }
+  // First use of this key: ask the order service, outside the lock.
+  std::optional<os::ApiKeyRecord> rec = orders_.LookupApiKey(api_key);
+  if (!rec) return nullptr;
+  auto entry = std::make_unique<const KeyEntry>(KeyEntry{rec->user, HmacSha256Key(rec->secret)});
+  std::lock_guard<std::mutex> lock(keys_mu_);
+  auto [it, inserted] = keys_.try_emplace(std::string(api_key), std::move(entry));
+  (void)inserted;  // a racing thread built the same entry: keep the first
+  return it->second.get();
+}
+
+const RestApi::KeyEntry* RestApi::Authenticate(const HttpRequest& req,
+                                               HttpResponse& resp) const {
+  std::optional<std::string_view> header;
+  if (!req.api_key.empty()) header = req.api_key;
+  if (auto e = CheckApiKeyFormat(header)) {
+    SetError(*e, resp);
+    return nullptr;
+  }
+  const KeyEntry* key = FindKey(req.api_key);
+  if (key == nullptr) {
+    SetError(os::errors::InvalidApiKey(), resp);
+    return nullptr;
+  }
+  // @binance/connector sends Content-Type: application/json with its
+  // parameters in the query; only a form body carries parameters.
+  std::string_view body = req.body;
+  if (req.content_type.substr(0, 16) == "application/json") body = {};
+  if (auto e = tl_params.Parse(req.query, body)) {
+    SetError(*e, resp);
+    return nullptr;
+  }
+  if (auto e = AuthenticateSigned(tl_params, key->key, clock_.NowNanos())) {
+    SetError(*e, resp);
+    return nullptr;
+  }
+  return key;
+}
+
+std::optional<ApiError> RestApi::SymbolParam(const RequestParams& p,
+                                             std::string_view* out) const {
+  if (auto e = Mandatory(p, "symbol", out)) return e;
+  if (!IsSymbolName(*out)) return os::errors::IllegalChars("symbol", kSymbolPattern);
+  if (Find(*out) < 0) return os::errors::InvalidSymbol();
+  return std::nullopt;
+}
+
+void RestApi::NewOrder(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  std::string_view symbol;
+  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  std::string_view side_s, type_s;
+  if (auto e = Mandatory(p, "side", &side_s)) return SetError(*e, resp);
+  if (auto e = Mandatory(p, "type", &type_s)) return SetError(*e, resp);
+  auto side = os::ParseSide(side_s);
+  if (!side) return SetError(os::errors::InvalidSide(), resp);
+  auto type = os::ParseOrderType(type_s);
+  if (!type) return SetError(os::errors::InvalidOrderType(), resp);
+
+  os::PlaceOrderRequest r;
+  r.user = key->user;
+  r.symbol.assign(symbol);
+  r.side = *side;
+  r.type = *type;
+  if (auto tif = p.Get("timeInForce")) {
+    auto t = os::ParseTimeInForce(*tif);
+    if (!t) return SetError(os::errors::InvalidTimeInForce(), resp);
+    r.time_in_force = *t;
+  }
+  // Decimals go to the order service as sent: it owns parsing, filters and
+  // their exact messages.
+  auto copy = [&p](std::string_view name, std::optional<std::string>* out) {
+    if (auto v = p.Get(name)) out->emplace(*v);
+  };
+  copy("quantity", &r.quantity);
+  copy("quoteOrderQty", &r.quote_order_qty);
+  copy("price", &r.price);
+  copy("stopPrice", &r.stop_price);
+  copy("icebergQty", &r.iceberg_qty);
+  if (auto id = p.Get("newClientOrderId")) {
+    if (id->empty()) return SetError(ApiError(ErrorId::kEmptyNewClOrdId), resp);
+    r.new_client_order_id.assign(*id);
+  }
+  if (auto stp = p.Get("selfTradePreventionMode")) {
+    auto m = ParseStp(*stp);
+    if (!m) return SetError(ApiError(ErrorId::kInvalidParameter, "selfTradePreventionMode"), resp);
+    r.stp = *m;
+  }
+  // Binance: FULL by default for MARKET and LIMIT, ACK for the others.
+  RespType rt = (r.type == os::OrderType::kMarket || r.type == os::OrderType::kLimit)
+                    ? RespType::kFull
+                    : RespType::kAck;
+  if (auto v = p.Get("newOrderRespType")) {
+    if (*v == "ACK") {
+      rt = RespType::kAck;
+    } else if (*v == "RESULT") {
+      rt = RespType::kResult;
+    } else if (*v == "FULL") {
+      rt = RespType::kFull;
+    } else {
+      return SetError(ApiError(ErrorId::kInvalidParameter, "newOrderRespType"), resp);
+    }
+  }
+  r.now = clock_.NowNanos();
+
+  os::ApiResult<os::OrderInfo> placed = orders_.PlaceOrder(r);
+  if (!placed.ok()) return SetError(placed.error(), resp);
+  PlacedOrder(placed.value(), rt, &resp.body());
+}
+
+// orderId or origClientOrderId into `ref` (symbol and user set by the caller).
+static std::optional<ApiError> OrderRefParams(const RequestParams& p, os::OrderRef* ref) {
+  auto id = p.Get("orderId");
+  auto orig = p.Get("origClientOrderId");
+  if ((!id || id->empty()) && (!orig || orig->empty())) {
+    if (orig && orig->empty() && !id) return ApiError(ErrorId::kEmptyOrigClOrdId);
+    return ApiError(ErrorId::kEitherParam, "orderId", "origClientOrderId");
+  }
+  if (id && !id->empty()) {
+    auto v = os::ParseUnsigned("orderId", *id);
+    if (!v.ok()) return v.error();
+    ref->order_id = v.value();
+  }
+  if (orig && !orig->empty()) ref->orig_client_order_id.assign(*orig);
+  return std::nullopt;
+}
+
+void RestApi::CancelOrder(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  std::string_view symbol;
+  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  os::OrderRef ref;
+  ref.user = key->user;
+  ref.symbol.assign(symbol);
+  if (auto e = OrderRefParams(p, &ref)) return SetError(*e, resp);
+  std::string_view cancel_id;
+  if (auto v = p.Get("newClientOrderId")) {
+    if (!v->empty() && !os::IsValidClientOrderId(*v)) {
+      return SetError(
+          os::errors::IllegalChars("newClientOrderId", os::kClientOrderIdLegalRange), resp);
+    }
+    cancel_id = *v;
+  }
+  ref.now = clock_.NowNanos();
+  os::ApiResult<os::OrderInfo> r = orders_.CancelOrder(ref);
+  if (!r.ok()) return SetError(r.error(), resp);
+  CancelledOrder(r.value(), cancel_id, Ms(ref.now), &resp.body());
+}
+
+void RestApi::QueryOrder(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  std::string_view symbol;
+  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  os::OrderRef ref;
+  ref.user = key->user;
+  ref.symbol.assign(symbol);
+  if (auto e = OrderRefParams(p, &ref)) return SetError(*e, resp);
+  ref.now = clock_.NowNanos();
+  os::ApiResult<os::OrderInfo> r = orders_.QueryOrder(ref);
+  if (!r.ok()) return SetError(r.error(), resp);
+  QueriedOrder(r.value(), &resp.body());
+}
+
+void RestApi::OpenOrders(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  std::string_view symbol;
+  if (auto v = p.Get("symbol")) {
+    if (v->empty()) return SetError(ApiError(ErrorId::kParamEmpty, "symbol"), resp);
+    if (!IsSymbolName(*v)) {
+      return SetError(os::errors::IllegalChars("symbol", kSymbolPattern), resp);
+    }
+    if (Find(*v) < 0) return SetError(os::errors::InvalidSymbol(), resp);
+    symbol = *v;
+  }
+  auto r = orders_.OpenOrders(key->user, symbol);
+  if (!r.ok()) return SetError(r.error(), resp);
+  std::string& out = resp.body();
+  out.push_back('[');
+  for (size_t i = 0; i < r.value().size(); ++i) {
+    if (i) out.push_back(',');
+    QueriedOrder(r.value()[i], &out);
+  }
+  out.push_back(']');
+}
+
+void RestApi::CancelOpenOrders(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  std::string_view symbol;
+  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  const protocol::Timestamp now = clock_.NowNanos();
+  auto r = orders_.CancelOpenOrders(key->user, symbol, now);
+  if (!r.ok()) return SetError(r.error(), resp);
+  std::string& out = resp.body();
+  out.push_back('[');
+  for (size_t i = 0; i < r.value().size(); ++i) {
+    if (i) out.push_back(',');
+    CancelledOrder(r.value()[i], {}, Ms(now), &out);
+  }
+  out.push_back(']');
+}
+
+void RestApi::AllOrders(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  std::string_view symbol;
+  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  std::optional<int64_t> order_id, start, end;
+  size_t limit = 0;
+  if (auto e = OptionalInt(p, "orderId", &order_id)) return SetError(*e, resp);
+  if (auto e = OptionalInt(p, "startTime", &start)) return SetError(*e, resp);
+  if (auto e = OptionalInt(p, "endTime", &end)) return SetError(*e, resp);
+  if (auto e = Limit(p, &limit)) return SetError(*e, resp);
+  auto r = orders_.AllOrders(key->user, symbol);
+  if (!r.ok()) return SetError(r.error(), resp);
+  // Oldest first. With orderId: the first `limit` orders from it; otherwise
+  // the most recent `limit` (Binance's rule).
+  std::vector<const os::OrderInfo*> sel;
+  for (const os::OrderInfo& o : r.value()) {
+    if (order_id && static_cast<int64_t>(o.order_id) < *order_id) continue;
+    if (start && Ms(o.time) < *start) continue;
+    if (end && Ms(o.time) > *end) continue;
+    sel.push_back(&o);
+  }
+  size_t first = 0, last = sel.size();
+  if (sel.size() > limit) {
+    if (order_id) {
+      last = limit;
+    } else {
+      first = sel.size() - limit;
+    }
+  }
+  std::string& out = resp.body();
+  out.push_back('[');
+  for (size_t i = first; i < last; ++i) {
+    if (i != first) out.push_back(',');
+    QueriedOrder(*sel[i], &out);
+  }
+  out.push_back(']');
+}
+
+void RestApi::Account(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  bool omit_zero = false;
+  if (auto v = p.Get("omitZeroBalances")) {
+    if (*v == "true") {
+      omit_zero = true;
+    } else if (*v != "false") {
+      return SetError(ApiError(ErrorId::kInvalidParameter, "omitZeroBalances"), resp);
+    }
+  }
+  auto r = orders_.Account(key->user);
+  if (!r.ok()) return SetError(r.error(), resp);
+  const os::AccountInfo& a = r.value();
+  // Commission fields are left out: fees are per symbol here (exchangeInfo
+  // has no account-wide rate to report), and neither client reads them.
+  std::string& out = resp.body();
+  out.append("{\"canTrade\":true,\"canWithdraw\":true,\"canDeposit\":true,\"brokered\":false,"
+             "\"requireSelfTradePrevention\":false,\"preventSor\":false");
+  Int("updateTime", Ms(a.update_time), &out);
+  out.append(",\"accountType\":\"SPOT\",\"balances\":[");
+  bool first = true;
+  for (const os::BalanceInfo& b : a.balances) {
+    if (omit_zero && b.free == 0 && b.locked == 0) continue;
+    if (!first) out.push_back(',');
+    first = false;
+    out.append("{\"asset\":\"");
+    os::AppendJsonEscaped(b.asset, &out);
+    out.push_back('"');
+    Amt("free", b.free, &out);
+    Amt("locked", b.locked, &out);
+    out.push_back('}');
+  }
+  out.append("],\"permissions\":[\"SPOT\"]");
+  Int("uid", static_cast<int64_t>(a.user), &out);
+  out.push_back('}');
+}
+
+void RestApi::MyTrades(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  std::string_view symbol;
+  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  std::optional<int64_t> order_id, start, end, from_id;
+  size_t limit = 0;
+  if (auto e = OptionalInt(p, "orderId", &order_id)) return SetError(*e, resp);
+  if (auto e = OptionalInt(p, "startTime", &start)) return SetError(*e, resp);
+  if (auto e = OptionalInt(p, "endTime", &end)) return SetError(*e, resp);
+  if (auto e = OptionalInt(p, "fromId", &from_id)) return SetError(*e, resp);
+  if (auto e = Limit(p, &limit)) return SetError(*e, resp);
+  if (from_id && (start || end)) return SetError(ApiError(ErrorId::kOptionalParamsBadCombo), resp);
+  auto r = orders_.MyTrades(key->user, symbol);
+  if (!r.ok()) return SetError(r.error(), resp);
+  std::vector<const os::TradeInfo*> sel;
+  for (const os::TradeInfo& t : r.value()) {
+    if (order_id && static_cast<int64_t>(t.order_id) != *order_id) continue;
+    if (from_id && static_cast<int64_t>(t.id) < *from_id) continue;
+    if (start && Ms(t.time) < *start) continue;
+    if (end && Ms(t.time) > *end) continue;
+    sel.push_back(&t);
+  }
+  // With fromId: the first `limit` from it; otherwise the most recent `limit`.
+  size_t first = 0, last = sel.size();
+  if (sel.size() > limit) {
+    if (from_id) {
+      last = limit;
+    } else {
+      first = sel.size() - limit;
+    }
+  }
+  std::string& out = resp.body();
+  out.push_back('[');
+  for (size_t i = first; i < last; ++i) {
+    const os::TradeInfo& t = *sel[i];
+    if (i != first) out.push_back(',');
+    out.append("{\"symbol\":\"");
+    os::AppendJsonEscaped(t.symbol, &out);
+    out.push_back('"');
+    Int("id", static_cast<int64_t>(t.id), &out);
+    Int("orderId", static_cast<int64_t>(t.order_id), &out);
+    Int("orderListId", -1, &out);
+    Amt("price", t.price, &out);
+    Amt("qty", t.qty, &out);
+    Amt("quoteQty", t.quote_qty, &out);
+    Amt("commission", t.commission, &out);
+    Str("commissionAsset", t.commission_asset, &out);
+    Int("time", Ms(t.time), &out);
+    Bool("isBuyer", t.is_buyer, &out);
+    Bool("isMaker", t.is_maker, &out);
+    Bool("isBestMatch", true, &out);
+    out.push_back('}');
+  }
+  out.push_back(']');
 }
 
 }  // namespace xc::gateway

@@ -1,10 +1,25 @@
 #pragma once
 // RestApi: the Binance REST endpoints of the gateway, plugged into an
-// HttpServer (BINANCE_COMPAT.md §1.1). So far the public ones whose data the
-// order service really provides:
+// HttpServer (BINANCE_COMPAT.md §1.1), limited to what the order service
+// really provides.
+//
+// Public:
 //   GET /api/v3/ping          {}
 //   GET /api/v3/time          {"serverTime":<ms>}
 //   GET /api/v3/exchangeInfo  [?symbol=S | ?symbols=["A","B"]]
+// SIGNED (X-MBX-APIKEY + timestamp [+ recvWindow] + signature, §2.1):
+//   POST   /api/v3/order        newOrderRespType ACK / RESULT / FULL
+//   DELETE /api/v3/order        orderId or origClientOrderId [newClientOrderId]
+//   GET    /api/v3/order        orderId or origClientOrderId
+//   GET    /api/v3/openOrders   [symbol]
+//   DELETE /api/v3/openOrders   symbol
+//   GET    /api/v3/allOrders    symbol [orderId] [startTime] [endTime] [limit]
+//   GET    /api/v3/account      [omitZeroBalances]
+//   GET    /api/v3/myTrades     symbol [orderId] [startTime] [endTime] [fromId] [limit]
+// Not served: POST /api/v3/order/test (the order service has no dry-run
+// admission to validate against, and answering {} for an order that would
+// fail its filters would be a lie; TODO(gateway): add once
+// OrderServiceApi can validate without placing).
 //
 // exchangeInfo is rendered in Binance's JSON shape and string formatting:
 // filter amounts as 8-decimal strings ("0.01000000", every amount of the
@@ -28,16 +43,46 @@
 // list; -1105 for an empty value; -1128 when both are sent; -1151 for a
 // repeated name in `symbols`; RequestParams' -1100/-1101 for a bad query.
 //
-// Thread safety: the symbol list is read once, at construction (the order
-// service's SymbolTable is immutable after it is built), and pre-rendered,
-// so the handlers read only immutable state and the clock: any number of
-// I/O threads may run them at once, and they never call the order service.
-// Ownership: borrows the clock, which must outlive the server's handlers.
+// Signed requests, in this order (request_auth.h):
+//   1. X-MBX-APIKEY well-formed, else -2014 (HTTP 401);
+//   2. the key is known, else -2015 (HTTP 401). The key's prepared HMAC
+//      key is built once, on its first use, and cached for the life of the
+//      RestApi (the order service cannot revoke a key yet; TODO(gateway):
+//      invalidate the cache when it can);
+//   3. parameters from the query and, unless Content-Type is JSON, the
+//      form body (query wins), -1100/-1101;
+//   4. timestamp/recvWindow against the injected clock (-1102/-1100/-1131/
+//      -1021), then the signature over raw query + raw body (-1022);
+//   5. the endpoint's own parameters (-1102 missing, -1100 malformed, -1121
+//      unknown symbol, -1116/-1117/-1115 bad enum, -1130 bad value), then
+//      the order service's answer, whose errors are rendered unchanged.
+// Errors are {"code":..,"msg":..} with the catalogue's HTTP status; success
+// bodies never contain code or msg. Amounts are 8-decimal strings
+// ("0.00100000"), times milliseconds. Orders show what the order service
+// returns: with an asynchronous engine link a fresh order is NEW with no
+// fills yet, and a cancelled one stays NEW/PARTIALLY_FILLED until the engine
+// confirms (OrderServiceApi); with a synchronous one they show the outcome.
+//
+// Thread safety: exchangeInfo/ping/time read immutable state. The signed
+// handlers call the order service, which decides what concurrency it allows
+// (LocalOrderService: none, so run the server with one I/O thread); the key
+// cache is guarded by a mutex. Request parameters are parsed into one
+// RequestParams per I/O thread.
+// Ownership: borrows the order service and the clock, which must outlive
+// the server's handlers.
 // Cost: ping/time format a few bytes; exchangeInfo copies the pre-rendered
-// symbol objects into the connection's reused body buffer.
+// symbol objects into the connection's reused body buffer; signed requests
+// add one HMAC over the payload and one cache lookup, and render straight
+// into the connection's reused body buffer (what still allocates is the
+// order service's result values).
 
 #include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -46,6 +91,8 @@
 #include "xc/protocol/types.h"
 
 namespace xc::gateway {
+
+class RequestParams;
 
 // The server's wall clock: nanoseconds since the Unix epoch (time is an
 // input, STYLE.md §11). Implementations must be callable from any thread.
@@ -65,7 +112,10 @@ class RestApi {
  public:
   // Reads and renders the order service's symbol configs. REQUIRES: each
   // config is one the order service accepted (its decimals parse).
-  RestApi(const order_service::OrderServiceApi& orders, const WallClock& clock);
+  RestApi(order_service::OrderServiceApi& orders, const WallClock& clock);
+  ~RestApi();
+  RestApi(const RestApi&) = delete;
+  RestApi& operator=(const RestApi&) = delete;
 
   // Registers every endpoint on `server`. REQUIRES: server not started.
   void Register(HttpServer& server) const;
@@ -74,8 +124,33 @@ class RestApi {
   void Ping(const HttpRequest& req, HttpResponse& resp) const;
   void Time(const HttpRequest& req, HttpResponse& resp) const;
   void ExchangeInfo(const HttpRequest& req, HttpResponse& resp) const;
+  void NewOrder(const HttpRequest& req, HttpResponse& resp) const;
+  void CancelOrder(const HttpRequest& req, HttpResponse& resp) const;
+  void QueryOrder(const HttpRequest& req, HttpResponse& resp) const;
+  void OpenOrders(const HttpRequest& req, HttpResponse& resp) const;
+  void CancelOpenOrders(const HttpRequest& req, HttpResponse& resp) const;
+  void AllOrders(const HttpRequest& req, HttpResponse& resp) const;
+  void Account(const HttpRequest& req, HttpResponse& resp) const;
+  void MyTrades(const HttpRequest& req, HttpResponse& resp) const;
 
  private:
+  struct KeyEntry;  // user + prepared HMAC key (rest_api.cc)
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // Steps 1-4 of a signed request (see the file comment) into the calling
+  // thread's RequestParams. The user's key entry, or nullptr after writing
+  // the error into `resp`.
+  const KeyEntry* Authenticate(const HttpRequest& req, HttpResponse& resp) const;
+  // The mandatory `symbol` parameter into *out: -1102 absent or empty,
+  // -1100 malformed, -1121 not configured.
+  std::optional<order_service::ApiError> SymbolParam(const RequestParams& p,
+                                                     std::string_view* out) const;
+  // The cached entry of `api_key`, built from the order service on first
+  // use; nullptr for an unknown key.
+  const KeyEntry* FindKey(std::string_view api_key) const;
+
   struct Symbol {
     std::string name;
     std::string json;  // the complete {"symbol":...} object
@@ -83,8 +158,14 @@ class RestApi {
   // Index into symbols_ of `name`, or -1.
   int Find(std::string_view name) const;
 
+  order_service::OrderServiceApi& orders_;
   const WallClock& clock_;
   std::vector<Symbol> symbols_;  // config order
+  mutable std::mutex keys_mu_;
+  // Entries are never removed, so a returned pointer stays valid.
+  mutable std::unordered_map<std::string, std::unique_ptr<const KeyEntry>, StringHash,
+                             std::equal_to<>>
+      keys_;  // guarded by keys_mu_
 };
 
 }  // namespace xc::gateway

@@ -1,0 +1,87 @@
+// The exchange's config parser: the compiled-in default.conf is the order
+// service's default symbol set, env overrides, and errors name the line.
+
+#include "config.h"
+
+#include "gtest/gtest.h"
+#include "xc/order_service/symbol_table.h"
+
+namespace xc::exchange {
+namespace {
+
+TEST(ExchangeConfigTest, DefaultConfMatchesTheOrderServiceDefaults) {
+  auto c = ParseConfig(DefaultConfigText());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->port, 8080);
+  EXPECT_EQ(c->admin_port, 8081);
+  EXPECT_EQ(c->admin_addr, "127.0.0.1");
+  EXPECT_EQ(c->data_dir, "./xc-data");
+  const auto want = order_service::SymbolTable::DefaultConfigs();
+  ASSERT_EQ(c->symbols.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    const auto& a = c->symbols[i];
+    const auto& b = want[i];
+    SCOPED_TRACE(b.symbol);
+    EXPECT_EQ(a.symbol, b.symbol);
+    EXPECT_EQ(a.base_asset, b.base_asset);
+    EXPECT_EQ(a.quote_asset, b.quote_asset);
+    EXPECT_EQ(a.min_price, b.min_price);
+    EXPECT_EQ(a.max_price, b.max_price);
+    EXPECT_EQ(a.tick_size, b.tick_size);
+    EXPECT_EQ(a.min_qty, b.min_qty);
+    EXPECT_EQ(a.max_qty, b.max_qty);
+    EXPECT_EQ(a.step_size, b.step_size);
+    EXPECT_EQ(a.market_min_qty, b.market_min_qty);
+    EXPECT_EQ(a.market_max_qty, b.market_max_qty);
+    EXPECT_EQ(a.notional_filter, b.notional_filter);
+    EXPECT_EQ(a.min_notional, b.min_notional);
+    EXPECT_EQ(a.max_notional, b.max_notional);
+    EXPECT_EQ(a.apply_min_to_market, b.apply_min_to_market);
+    EXPECT_EQ(a.apply_max_to_market, b.apply_max_to_market);
+    EXPECT_EQ(a.bid_multiplier_up, b.bid_multiplier_up);
+    EXPECT_EQ(a.bid_multiplier_down, b.bid_multiplier_down);
+    EXPECT_EQ(a.ask_multiplier_up, b.ask_multiplier_up);
+    EXPECT_EQ(a.ask_multiplier_down, b.ask_multiplier_down);
+    EXPECT_EQ(a.market_buy_band, b.market_buy_band);
+    EXPECT_EQ(a.maker_fee, b.maker_fee);
+    EXPECT_EQ(a.taker_fee, b.taker_fee);
+  }
+  EXPECT_TRUE(order_service::SymbolTable::Build(c->symbols).ok());
+}
+
+TEST(ExchangeConfigTest, EnvOverridesWin) {
+  auto c = ParseConfig(DefaultConfigText());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(ApplyEnvOverrides({{"XC_PORT", "0"},
+                                 {"XC_ADMIN_PORT", "9091"},
+                                 {"XC_LISTEN_ADDR", "127.0.0.1"},
+                                 {"XC_RATE_LIMIT_ORDERS_PER_10S", "100"},
+                                 {"HOME", "/root"}},
+                                &*c)
+                  .ok());
+  EXPECT_EQ(c->port, 0);
+  EXPECT_EQ(c->admin_port, 9091);
+  EXPECT_EQ(c->listen_addr, "127.0.0.1");
+  EXPECT_EQ(c->rate_limit_orders_per_10s, 100u);
+  EXPECT_FALSE(ApplyEnvOverrides({{"XC_PORT", "70000"}}, &*c).ok());
+  EXPECT_FALSE(ApplyEnvOverrides({{"XC_ADMIN_PORT", "x"}}, &*c).ok());
+}
+
+TEST(ExchangeConfigTest, ErrorsNameTheLine) {
+  const std::string sym = "symbol.A.base = X\n";
+  auto bad = ParseConfig(sym + "# c\nport = 80\nnope = 1\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("line 4"), std::string::npos) << bad.status();
+  EXPECT_FALSE(ParseConfig(sym + "port = 1\nport = 2\n").ok());     // repeated
+  EXPECT_FALSE(ParseConfig(sym + "port\n").ok());                   // no '='
+  EXPECT_FALSE(ParseConfig(sym + "symbol.A.colour = red\n").ok());  // unknown field
+  EXPECT_FALSE(ParseConfig(sym + "engine_cpu = soon\n").ok());
+  EXPECT_FALSE(ParseConfig("port = 1\n").ok());  // no symbols
+  auto ok = ParseConfig(sym + "engine_cpu = -1\njournal_policy = interval:5\n");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->engine_cpu, -1);
+  EXPECT_EQ(ok->journal_policy, "interval:5");
+}
+
+}  // namespace
+}  // namespace xc::exchange

@@ -1,0 +1,329 @@
+// exchange: gateway, order service and one engine shard in one process (the
+// embedded default). See tools/exchange/README.md and `exchange --help`.
+//
+// Threads: the engine shard (ShardRunner, pinned, kBlock), its journal writer,
+// its snapshot writer, one event pump (engine events -> order service), the
+// client HTTP server's I/O thread(s) and the admin server's I/O thread; main
+// waits for SIGTERM/SIGINT.
+//
+// Order-service threading (first version): LocalOrderService and its
+// partitions are single-threaded, so every access goes through ONE mutex
+// (Core::mu_): the client API through LockedOrderService, the admin API, and
+// the event pump. Commands leave under that mutex through Core::Send
+// (ShardRunner's single producer role is thus held by one thread at a time).
+// The pump never blocks on the engine while holding the mutex: it polls the
+// runner's events into a private buffer and applies them only when it gets
+// the mutex (try_lock), so a Send spinning on a full input ring cannot
+// deadlock with it.
+//
+// Persistence: the engine journals its commands (DATA/engine) and snapshots;
+// the order service's users, keys, balances and orders are in memory only.
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "admin_api.h"
+#include "config.h"
+#include "core.h"
+#include "xc/engine/io/file_journal.h"
+#include "xc/engine/io/file_snapshot_store.h"
+#include "xc/engine/journal_writer.h"
+#include "xc/engine/node/cpu_affinity.h"
+#include "xc/engine/node/journal_thread.h"
+#include "xc/engine/node/shard_runner.h"
+#include "xc/engine/node/snapshot_writer.h"
+#include "xc/engine/snapshot_recovery.h"
+#include "xc/gateway/http_server.h"
+#include "xc/gateway/rest_api.h"
+#include "xc/order_service/symbol_table.h"
+
+extern char** environ;
+
+namespace xc::exchange {
+namespace {
+
+constexpr char kUsage[] =
+    R"(usage: exchange [--config FILE] [--data-dir DIR] [--print-default-config]
+
+Runs the whole exchange in one process: the Binance-compatible client API,
+the order service and one engine shard (all symbols).
+
+  --config FILE           key = value config (default: the built-in one,
+                          tools/exchange/default.conf; print it with
+                          --print-default-config)
+  --data-dir DIR          overrides data_dir (default ./xc-data); the engine
+                          journal and snapshots go to DIR/engine
+Environment overrides: XC_LISTEN_ADDR, XC_PORT, XC_ADMIN_ADDR, XC_ADMIN_PORT,
+XC_DATA_DIR (below --data-dir), XC_RATE_LIMIT_ORDERS_PER_10S,
+XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN (reserved: no rate limiter yet).
+Port 0 picks a free port; the bound ports are printed on stdout as
+"client_port=N" and "admin_port=N", then "ready".
+
+Admin API (default 127.0.0.1:8081; wrapped by exctl):
+  POST /admin/v1/users     -> {"userId":..,"apiKey":..,"secretKey":..}
+  POST /admin/v1/balances  {"userId":1,"asset":"USDT","amount":"1000.5"}
+                           (a negative amount withdraws from the free balance)
+
+PERSISTENCE: only the engine (order books) is journaled. Users, API keys,
+balances and order history live in memory and are LOST at exit. On SIGTERM /
+SIGINT the exchange stops accepting, finishes in-flight requests, cancels
+every open order (so the journaled books end empty and match the empty order
+service of the next start), snapshots and flushes the journal, and exits 0.
+After a crash the journal may hold resting orders that no user owns any more:
+the exchange then refuses to start; move DATA/engine away to start afresh.
+)";
+
+std::atomic<bool> g_fatal{false};
+
+int Fail(const std::string& what) {
+  std::fprintf(stderr, "exchange: %s\n", what.c_str());
+  return 2;
+}
+
+int Run(int argc, char** argv) {
+  std::string config_path, data_dir_flag;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--print-default-config") {
+      std::fwrite(DefaultConfigText().data(), 1, DefaultConfigText().size(), stdout);
+      return 0;
+    } else if ((a == "--config" || a == "--data-dir") && i + 1 < argc) {
+      (a == "--config" ? config_path : data_dir_flag) = argv[++i];
+    } else {
+      std::fputs(kUsage, stderr);
+      return 2;
+    }
+  }
+
+  // ---- configuration ----
+  std::string text(DefaultConfigText());
+  if (!config_path.empty()) {
+    std::ifstream in(config_path);
+    if (!in) return Fail("cannot read config " + config_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  auto config = ParseConfig(text);
+  if (!config.ok())
+    return Fail(absl::StrCat(config_path.empty() ? "default config" : config_path, ": ",
+                             config.status().message()));
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv = *e;
+    const size_t eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (absl::Status s = ApplyEnvOverrides(env, &*config); !s.ok()) return Fail(s.ToString());
+  if (!data_dir_flag.empty()) config->data_dir = data_dir_flag;
+  auto table = order_service::SymbolTable::Build(config->symbols);
+  if (!table.ok()) return Fail(absl::StrCat("symbols: ", table.status().message()));
+  auto policy = engine::DurabilityPolicy::Parse(config->journal_policy);
+  if (!policy.ok()) return Fail(absl::StrCat("journal_policy: ", policy.status().message()));
+  auto backend = engine::io::ParseJournalIoBackend(config->journal_backend);
+  if (!backend.ok()) return Fail(absl::StrCat("journal_backend: ", backend.status().message()));
+  int cpu = config->engine_cpu;
+  if (cpu == -2) {
+    auto cpus = engine::node::AllowedCpus();
+    cpu = (cpus.ok() && cpus->size() >= 2) ? cpus->back() : -1;
+  }
+
+  // Signals go to main's sigwait only: block them before any thread starts.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  // ---- engine: recover, then journal + snapshots + runner ----
+  const std::string engine_dir = (std::filesystem::path(config->data_dir) / "engine").string();
+  std::error_code ec;
+  std::filesystem::create_directories(config->data_dir, ec);
+  if (ec) return Fail("cannot create " + config->data_dir + ": " + ec.message());
+  auto sink = engine::io::OpenFileJournal(engine_dir, *backend);
+  if (!sink.ok()) return Fail(sink.status().ToString());
+  auto store = engine::io::OpenFileSnapshotStore(engine_dir);
+  if (!store.ok()) return Fail(store.status().ToString());
+
+  engine::node::ShardRunnerOptions ro;
+  ro.wait = engine::node::WaitStrategy::kBlock;
+  ro.cpu = cpu;
+  ro.snapshot_every_n_commands = config->snapshot_every;
+  // The runner owns its shard, so symbols are added and recovery runs on it
+  // before the thread starts.
+  std::unique_ptr<engine::node::ShardRunner> runner;
+  std::unique_ptr<engine::JournalWriter> journal;
+  std::unique_ptr<engine::node::SnapshotWriterThread> snaps;
+  engine::JournalWriterOptions jo;
+  jo.policy = *policy;
+  // The runner's options name the journal writer, whose next seq comes from
+  // recovery, so recovery runs on a standalone shard whose state is then
+  // moved into the runner's shard through a snapshot image (Shard::SaveTo /
+  // LoadFrom, O(state); the journal is read once).
+  std::string image;
+  protocol::Seq last_seq = 0;
+  uint64_t probe_hash = 0;
+  {
+    engine::Shard probe;
+    for (const auto& s : table->symbols()) {
+      if (absl::Status st = probe.AddSymbol(
+              s.id, engine::OrderBook::Options{config->max_orders_per_symbol, 1u << 16});
+          !st.ok()) {
+        return Fail(st.ToString());
+      }
+    }
+    auto r = engine::RecoverShard(store->get(), **sink, &probe);
+    if (!r.ok()) return Fail(absl::StrCat("engine recovery: ", r.status().ToString()));
+    last_seq = r->last_seq;
+    size_t live = 0;
+    for (const auto& s : table->symbols()) {
+      live += probe.book(s.id)->resting_orders() + probe.book(s.id)->pending_stops();
+    }
+    if (live != 0) {
+      return Fail(absl::StrCat(
+          "the engine journal in ", engine_dir, " holds ", live,
+          " live orders from a previous run that did not shut down cleanly; their owners "
+          "(order-service state) are not persisted, so they cannot be settled. Move ",
+          engine_dir, " away to start afresh."));
+    }
+    probe.SaveTo(&image);
+    probe_hash = probe.StateHash();
+    std::printf("engine: recovered seq %llu (snapshot %llu, %llu replayed)\n",
+                static_cast<unsigned long long>(r->last_seq),
+                static_cast<unsigned long long>(r->snapshot_seq),
+                static_cast<unsigned long long>(r->commands_replayed));
+  }
+  journal = std::make_unique<engine::JournalWriter>(sink->get(), last_seq + 1, jo);
+  engine::node::SnapshotWriterOptions so;
+  so.store = store->get();
+  so.journal = journal.get();
+  engine::SnapshotStore* store_ptr = store->get();
+  so.after_save = [engine_dir, store_ptr](protocol::Seq) -> absl::Status {
+    return engine::io::ApplyRetention(engine_dir, *store_ptr, engine::io::RetentionPolicy{})
+        .status();
+  };
+  snaps = std::make_unique<engine::node::SnapshotWriterThread>(so);
+  ro.journal = journal.get();
+  ro.snapshot_writer = snaps.get();
+  runner = std::make_unique<engine::node::ShardRunner>(ro);
+  for (const auto& s : table->symbols()) {
+    if (absl::Status st = runner->shard().AddSymbol(
+            s.id, engine::OrderBook::Options{config->max_orders_per_symbol, 1u << 16});
+        !st.ok()) {
+      return Fail(st.ToString());
+    }
+  }
+  if (absl::Status st = runner->shard().LoadFrom(image); !st.ok()) {
+    return Fail(absl::StrCat("engine state transfer: ", st.ToString()));
+  }
+  if (runner->shard().StateHash() != probe_hash || runner->shard().last_seq() != last_seq) {
+    return Fail("engine state transfer: state hash differs after LoadFrom");
+  }
+  engine::node::JournalWriterThread journal_thread(journal.get());
+  if (absl::Status s = journal_thread.Start(); !s.ok()) return Fail(s.ToString());
+  if (absl::Status s = snaps->Start(); !s.ok()) return Fail(s.ToString());
+  if (absl::Status s = runner->Start(); !s.ok()) return Fail(s.ToString());
+
+  // ---- order service + event pump ----
+  gateway::SystemWallClock clock;
+  Core core(&*table, config->partitions, runner.get(), &clock);
+  core.StartPump([] { g_fatal.store(true); });
+
+  LockedOrderService locked(&core);
+  gateway::RestApi rest(locked, clock);
+  gateway::HttpServerOptions client_opts;
+  client_opts.address = config->listen_addr;
+  client_opts.port = config->port;
+  client_opts.io_threads = config->http_io_threads;
+  gateway::HttpServer client(client_opts);
+  rest.Register(client);
+
+  AdminApi admin(&core);
+  gateway::HttpServerOptions admin_opts;
+  admin_opts.address = config->admin_addr;
+  admin_opts.port = config->admin_port;
+  gateway::HttpServer admin_server(admin_opts);
+  admin.Register(admin_server);
+
+  auto shutdown_engine = [&] {
+    core.CancelAllOpenOrders();
+    runner->RequestSnapshot();
+    runner->Stop();  // drains; the pump keeps polling meanwhile
+    core.StopPump();
+    snaps->Stop();
+    journal_thread.Stop();
+    return journal->Close();
+  };
+
+  if (std::error_code e = client.Start(); e) {
+    (void)shutdown_engine();
+    return Fail(
+        absl::StrCat("client API ", config->listen_addr, ":", config->port, ": ", e.message()));
+  }
+  if (std::error_code e = admin_server.Start(); e) {
+    client.Stop();
+    (void)shutdown_engine();
+    return Fail(
+        absl::StrCat("admin API ", config->admin_addr, ":", config->admin_port, ": ", e.message()));
+  }
+  std::printf("client_port=%u\nadmin_port=%u\n", client.port(), admin_server.port());
+  std::printf("data_dir=%s engine_cpu=%d journal_policy=%s symbols=%zu partitions=%u\n",
+              config->data_dir.c_str(), runner->cpu(), policy->ToString().c_str(), table->size(),
+              config->partitions);
+  std::printf("NOTE: users and balances are in memory only (lost at exit)\n");
+  std::printf("ready\n");
+  std::fflush(stdout);
+
+  // ---- wait for a signal (or a fatal engine error) ----
+  int exit_code = 0;
+  for (;;) {
+    timespec t{0, 200'000'000};
+    const int sig = sigtimedwait(&sigs, nullptr, &t);
+    if (sig == SIGTERM || sig == SIGINT) {
+      std::printf("exchange: signal %d, shutting down\n", sig);
+      break;
+    }
+    if (g_fatal.load()) {
+      std::fprintf(stderr, "exchange: engine stopped: %s\n",
+                   runner->journal_status().ToString().c_str());
+      exit_code = 1;
+      break;
+    }
+  }
+  std::fflush(stdout);
+  client.Stop();  // stop accepting, finish in-flight requests
+  admin_server.Stop();
+  absl::Status closed = shutdown_engine();
+  if (!closed.ok()) {
+    std::fprintf(stderr, "exchange: journal close: %s\n", closed.ToString().c_str());
+    exit_code = 1;
+  }
+  std::printf("exchange: stopped at seq %llu\n",
+              static_cast<unsigned long long>(runner->last_seq()));
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace xc::exchange
+
+int main(int argc, char** argv) { return xc::exchange::Run(argc, argv); }
