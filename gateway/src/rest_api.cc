@@ -309,6 +309,14 @@ void RestApi::ExchangeInfo(const HttpRequest& req, HttpResponse& resp) const {
 
 namespace {
 
+// The [first, last) slice of n history entries (oldest first) that a query
+// with `limit` returns: the first `limit` when it names a starting id
+// (orderId / fromId), otherwise the most recent `limit` (Binance's rule).
+std::pair<size_t, size_t> HistoryWindow(size_t n, size_t limit, bool from_start) {
+  if (n <= limit) return {0, n};
+  return from_start ? std::pair<size_t, size_t>{0, limit} : std::pair<size_t, size_t>{n - limit, n};
+}
+
 // One per I/O thread: its decode buffer grows to the largest request seen
 // and is then reused, so parsing allocates nothing after warm-up. Handlers
 // run to completion on their thread, so one object per thread suffices.
@@ -753,14 +761,7 @@ void RestApi::AllOrders(const HttpRequest& req, HttpResponse& resp) const {
     if (end && Ms(o.time) > *end) continue;
     sel.push_back(&o);
   }
-  size_t first = 0, last = sel.size();
-  if (sel.size() > limit) {
-    if (order_id) {
-      last = limit;
-    } else {
-      first = sel.size() - limit;
-    }
-  }
+  const auto [first, last] = HistoryWindow(sel.size(), limit, order_id.has_value());
   std::string& out = resp.body();
   out.push_back('[');
   for (size_t i = first; i < last; ++i) {
@@ -834,14 +835,7 @@ void RestApi::MyTrades(const HttpRequest& req, HttpResponse& resp) const {
     sel.push_back(&t);
   }
   // With fromId: the first `limit` from it; otherwise the most recent `limit`.
-  size_t first = 0, last = sel.size();
-  if (sel.size() > limit) {
-    if (from_id) {
-      last = limit;
-    } else {
-      first = sel.size() - limit;
-    }
-  }
+  const auto [first, last] = HistoryWindow(sel.size(), limit, from_id.has_value());
   std::string& out = resp.body();
   out.push_back('[');
   for (size_t i = first; i < last; ++i) {

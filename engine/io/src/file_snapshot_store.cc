@@ -71,28 +71,7 @@ absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) {
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, path, "open");
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return ErrnoStatus(err, path, "fstat");
-  }
-  std::string data(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < data.size()) {
-    const ssize_t r = ::pread(fd, data.data() + got, data.size() - got, static_cast<off_t>(got));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return ErrnoStatus(err, path, "read", static_cast<int64_t>(got));
-    }
-    if (r == 0) break;
-    got += static_cast<size_t>(r);
-  }
-  ::close(fd);
-  data.resize(got);
-  return data;
+  return internal::ReadAllAndClose(fd, path);
 }
 
 class FileSnapshotStore final : public SnapshotStore {

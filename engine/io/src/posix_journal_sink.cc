@@ -74,10 +74,7 @@ absl::StatusOr<std::vector<std::string>> PosixJournalSink::ListSegments() {
   return out;
 }
 
-absl::StatusOr<std::string> PosixJournalSink::ReadSegment(std::string_view name) {
-  const std::string path = SegmentPath(name);
-  const int fd = ::openat(dir_fd_, std::string(name).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, path, "open");
+absl::StatusOr<std::string> ReadAllAndClose(int fd, const std::string& path) {
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     const int err = errno;
@@ -100,6 +97,13 @@ absl::StatusOr<std::string> PosixJournalSink::ReadSegment(std::string_view name)
   data.resize(got);
   ::close(fd);
   return data;
+}
+
+absl::StatusOr<std::string> PosixJournalSink::ReadSegment(std::string_view name) {
+  const std::string path = SegmentPath(name);
+  const int fd = ::openat(dir_fd_, std::string(name).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, path, "open");
+  return ReadAllAndClose(fd, path);
 }
 
 absl::Status PosixJournalSink::TruncateSegment(std::string_view name, uint64_t size) {

@@ -21,6 +21,9 @@ absl::Status ErrnoStatus(int err, const std::string& path, std::string_view op,
 // pwrite all of data[0..n) at offset (retrying short writes and EINTR);
 // returns 0 or an errno.
 int PwriteAll(int fd, const char* data, size_t n, uint64_t offset);
+// Reads the whole file open on fd (named path in errors) and closes fd, in
+// every outcome. A file that shrinks while being read yields what was there.
+absl::StatusOr<std::string> ReadAllAndClose(int fd, const std::string& path);
 
 // PosixJournalSink: listing, reading, truncating, creating and closing
 // segment files in one directory. Subclasses provide the flush.
