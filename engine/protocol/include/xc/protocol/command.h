@@ -1,8 +1,21 @@
 #pragma once
-// Commands: the only input of an engine shard. A command is a plain value
-// (trivially copyable, fixed size) so it can travel through rings, journals and
-// TCP links unchanged. The shard stamps each command with its next sequence
-// number when it applies it; the timestamp is set by whoever admitted it.
+// Commands: the only input of an engine shard.
+//
+// A command is a plain value (trivially copyable, fixed 80 bytes, no pointers)
+// so that it travels unchanged through SPSC rings, the journal (whose record
+// payload is exactly these bytes: engine/doc/journal_format.md) and, later,
+// TCP links between processes. Its layout is therefore part of the on-disk
+// format: add fields only in the reserved bytes or behind a format version.
+//
+// Who fills it: the order service (or a tool such as engine-replay) builds the
+// command after validating it against the symbol's filters; the engine checks
+// only what it needs for its own invariants and rejects the rest with a
+// RejectCode (see OrderBook). Time is an input: `ts` is set by whoever admitted
+// the command and the engine never reads a clock. The sequence number is not a
+// field: the shard stamps the next one when it applies the command, and every
+// event the command yields carries it.
+//
+// Thread safety: a value type; no sharing concerns.
 
 #include <cstdint>
 #include <type_traits>
@@ -18,6 +31,15 @@ enum class CommandType : uint8_t {
   kAmend = 3,       // symbol, order_id, user (0 = any), price = new price, qty = new remaining
 };
 
+// Field use by type (unused fields must be zero so that journals of equal
+// input are byte-identical):
+//   kNewOrder   all fields; price unused for MARKET; qty = 0 and quote_qty > 0
+//               for a MARKET by quote amount; stop_price for the two stop
+//               types; iceberg_qty for an iceberg (GTC only).
+//   kCancel     symbol, order_id, user (0 = whoever owns it; non-zero must match).
+//   kMassCancel symbol, user.
+//   kAmend      symbol, order_id, user (as cancel), price = new limit price,
+//               qty = new remaining quantity.
 struct Command {
   CommandType type = CommandType::kNewOrder;
   Side side = Side::kBuy;
@@ -36,7 +58,9 @@ struct Command {
   Price stop_price = 0;     // STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT
   Qty iceberg_qty = 0;      // visible part of an iceberg; 0 = not an iceberg
 
-  // Builders for the common shapes; fields not named are zero/defaults.
+  // Builders for the common shapes; fields not named are zero/defaults. They
+  // build what the engine accepts as valid when the arguments are valid; they
+  // do not validate.
   static Command Limit(SymbolId sym, OrderId id, UserId user, Side side, Price price, Qty qty,
                        TimeInForce tif = TimeInForce::kGtc, StpMode stp = StpMode::kNone) {
     Command c;
