@@ -81,12 +81,10 @@ bool SanitizerScale() {
 #endif
 }
 
-void AddSymbols(Shard* shard) {
-  OrderBook::Options o;
-  o.max_orders = 1u << 16;
-  o.max_levels = 1u << 12;
-  for (uint32_t s = 0; s < kSymbols; ++s) XC_CHECK(shard->AddSymbol(s, o).ok());
-}
+// The flow of a run with `seed` (the books do not depend on the seed).
+testing::FlowSpec Flow(uint64_t seed) { return {seed, kSymbols, 1u << 16, 1u << 12}; }
+
+void AddSymbols(Shard* shard) { testing::AddFlowSymbols(shard, Flow(0)); }
 
 // ---------------------------------------------------------------- child --
 
@@ -197,10 +195,7 @@ class Reference {
   explicit Reference(uint64_t seed) : seed_(seed) { Reset(); }
   uint64_t HashAt(Seq n) {
     if (n < shard_->last_seq()) Reset();
-    while (shard_->last_seq() < n) {
-      ev_.clear();
-      shard_->Apply(FlowCommand(seed_, shard_->last_seq(), kSymbols), ev_);
-    }
+    testing::ApplyFlow(shard_.get(), Flow(seed_), n, &ev_);
     return shard_->StateHash();
   }
 

@@ -19,27 +19,13 @@ using testing::FlowCommand;
 using testing::MemJournalSink;
 using testing::MemSnapshotStore;
 
-constexpr uint64_t kSeed = 42;
-constexpr uint32_t kSymbols = 4;
+constexpr testing::FlowSpec kFlow{/*seed=*/42, /*symbols=*/4, 1u << 15, 1u << 10};
+constexpr uint64_t kSeed = kFlow.seed;
+constexpr uint32_t kSymbols = kFlow.symbols;
 
-void AddSymbols(Shard* shard) {
-  OrderBook::Options o;
-  o.max_orders = 1u << 15;
-  o.max_levels = 1u << 10;
-  for (uint32_t s = 0; s < kSymbols; ++s) ASSERT_TRUE(shard->AddSymbol(s, o).ok());
-}
-
+void AddSymbols(Shard* shard) { testing::AddFlowSymbols(shard, kFlow); }
 // Hash of an uninterrupted run over commands 1..n.
-uint64_t ReferenceHash(Seq n) {
-  Shard shard;
-  AddSymbols(&shard);
-  EventBuffer ev(4096);
-  for (Seq i = 0; i < n; ++i) {
-    ev.clear();
-    shard.Apply(FlowCommand(kSeed, i, kSymbols), ev);
-  }
-  return shard.StateHash();
-}
+uint64_t ReferenceHash(Seq n) { return testing::FlowReferenceHash(kFlow, n); }
 
 // A segment file holding commands [from, to] of the flow.
 std::string Segment(Seq from, Seq to) {

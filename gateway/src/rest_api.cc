@@ -212,28 +212,30 @@ RestApi::RestApi(order_service::OrderServiceApi& orders, const WallClock& clock)
 }
 
 void RestApi::Register(HttpServer& server) const {
-  server.Route("GET", "/api/v3/ping",
-               [this](const HttpRequest& q, HttpResponse& r) { Ping(q, r); });
-  server.Route("GET", "/api/v3/time",
-               [this](const HttpRequest& q, HttpResponse& r) { Time(q, r); });
-  server.Route("GET", "/api/v3/exchangeInfo",
-               [this](const HttpRequest& q, HttpResponse& r) { ExchangeInfo(q, r); });
-  server.Route("POST", "/api/v3/order",
-               [this](const HttpRequest& q, HttpResponse& r) { NewOrder(q, r); });
-  server.Route("DELETE", "/api/v3/order",
-               [this](const HttpRequest& q, HttpResponse& r) { CancelOrder(q, r); });
-  server.Route("GET", "/api/v3/order",
-               [this](const HttpRequest& q, HttpResponse& r) { QueryOrder(q, r); });
-  server.Route("GET", "/api/v3/openOrders",
-               [this](const HttpRequest& q, HttpResponse& r) { OpenOrders(q, r); });
-  server.Route("DELETE", "/api/v3/openOrders",
-               [this](const HttpRequest& q, HttpResponse& r) { CancelOpenOrders(q, r); });
-  server.Route("GET", "/api/v3/allOrders",
-               [this](const HttpRequest& q, HttpResponse& r) { AllOrders(q, r); });
-  server.Route("GET", "/api/v3/account",
-               [this](const HttpRequest& q, HttpResponse& r) { Account(q, r); });
-  server.Route("GET", "/api/v3/myTrades",
-               [this](const HttpRequest& q, HttpResponse& r) { MyTrades(q, r); });
+  using Handler = void (RestApi::*)(const HttpRequest&, HttpResponse&) const;
+  struct RouteEntry {
+    const char* method;
+    const char* path;
+    Handler handler;
+  };
+  static constexpr RouteEntry kRoutes[] = {
+      {"GET", "/api/v3/ping", &RestApi::Ping},
+      {"GET", "/api/v3/time", &RestApi::Time},
+      {"GET", "/api/v3/exchangeInfo", &RestApi::ExchangeInfo},
+      {"POST", "/api/v3/order", &RestApi::NewOrder},
+      {"DELETE", "/api/v3/order", &RestApi::CancelOrder},
+      {"GET", "/api/v3/order", &RestApi::QueryOrder},
+      {"GET", "/api/v3/openOrders", &RestApi::OpenOrders},
+      {"DELETE", "/api/v3/openOrders", &RestApi::CancelOpenOrders},
+      {"GET", "/api/v3/allOrders", &RestApi::AllOrders},
+      {"GET", "/api/v3/account", &RestApi::Account},
+      {"GET", "/api/v3/myTrades", &RestApi::MyTrades},
+  };
+  for (const RouteEntry& e : kRoutes) {
+    const Handler h = e.handler;
+    server.Route(e.method, e.path,
+                 [this, h](const HttpRequest& q, HttpResponse& r) { (this->*h)(q, r); });
+  }
 }
 
 void RestApi::Ping(const HttpRequest&, HttpResponse& resp) const { resp.body().append("{}"); }

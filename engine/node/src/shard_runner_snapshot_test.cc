@@ -26,26 +26,12 @@ using testing::FlowCommand;
 using testing::MemJournalSink;
 using testing::MemSnapshotStore;
 
-constexpr uint64_t kSeed = 11;
-constexpr uint32_t kSymbols = 3;
+constexpr testing::FlowSpec kFlow{/*seed=*/11, /*symbols=*/3, 1u << 14, 1u << 10};
+constexpr uint64_t kSeed = kFlow.seed;
+constexpr uint32_t kSymbols = kFlow.symbols;
 
-void AddSymbols(Shard* shard) {
-  OrderBook::Options o;
-  o.max_orders = 1u << 14;
-  o.max_levels = 1u << 10;
-  for (uint32_t s = 0; s < kSymbols; ++s) ASSERT_TRUE(shard->AddSymbol(s, o).ok());
-}
-
-uint64_t ReferenceHash(Seq n) {
-  Shard shard;
-  AddSymbols(&shard);
-  EventBuffer ev(4096);
-  for (Seq i = 0; i < n; ++i) {
-    ev.clear();
-    shard.Apply(FlowCommand(kSeed, i, kSymbols), ev);
-  }
-  return shard.StateHash();
-}
+void AddSymbols(Shard* shard) { testing::AddFlowSymbols(shard, kFlow); }
+uint64_t ReferenceHash(Seq n) { return testing::FlowReferenceHash(kFlow, n); }
 
 // Submits commands [from, to) and polls until all their events are out
 // (every command of the flow has at least one event).

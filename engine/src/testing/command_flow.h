@@ -6,6 +6,10 @@
 
 #include <cstdint>
 
+#include "xc/engine/event_buffer.h"
+#include "xc/engine/order_book.h"
+#include "xc/engine/shard.h"
+#include "xc/protocol/check.h"
 #include "xc/protocol/command.h"
 #include "xc/protocol/types.h"
 
@@ -51,6 +55,42 @@ inline protocol::Command FlowCommand(uint64_t seed, uint64_t index, uint32_t sym
   }
   c.ts = static_cast<protocol::Timestamp>(index) * 1000;
   return c;
+}
+
+// A flow and the books it runs on: symbols 0..symbols-1, each with the same
+// pools. One value serves the test that writes a journal, the process that
+// recovers it and the reference run that checks the hash.
+struct FlowSpec {
+  uint64_t seed = 1;
+  uint32_t symbols = 4;
+  uint32_t max_orders = 1u << 15;
+  uint32_t max_levels = 1u << 10;
+};
+
+// Adds the flow's books to an empty shard.
+inline void AddFlowSymbols(Shard* shard, const FlowSpec& f) {
+  OrderBook::Options o;
+  o.max_orders = f.max_orders;
+  o.max_levels = f.max_levels;
+  for (uint32_t s = 0; s < f.symbols; ++s) XC_CHECK(shard->AddSymbol(s, o).ok());
+}
+
+// Applies the flow's commands from the shard's last_seq() up to seq n
+// (events discarded).
+inline void ApplyFlow(Shard* shard, const FlowSpec& f, protocol::Seq n, EventBuffer* ev) {
+  while (shard->last_seq() < n) {
+    ev->clear();
+    shard->Apply(FlowCommand(f.seed, shard->last_seq(), f.symbols), *ev);
+  }
+}
+
+// State hash of an uninterrupted run over the flow's commands 1..n.
+inline uint64_t FlowReferenceHash(const FlowSpec& f, protocol::Seq n) {
+  Shard shard;
+  AddFlowSymbols(&shard, f);
+  EventBuffer ev(4096);
+  ApplyFlow(&shard, f, n, &ev);
+  return shard.StateHash();
 }
 
 }  // namespace xc::engine::testing
