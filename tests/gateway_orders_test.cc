@@ -120,6 +120,9 @@ class SyncOrderService : public os::OrderServiceApi {
     x_->Pump();
     return Requery(req.user, r.value());
   }
+  std::optional<os::ApiError> TestOrder(const os::PlaceOrderRequest& req) override {
+    return inner_->TestOrder(req);
+  }
   os::ApiResult<os::OrderInfo> CancelOrder(const os::OrderRef& ref) override {
     auto r = inner_->CancelOrder(ref);
     if (!r.ok()) return r;

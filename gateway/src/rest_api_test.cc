@@ -33,6 +33,10 @@ class SymbolsOnlyOrderService : public os::OrderServiceApi {
     return std::nullopt;
   }
   os::ApiResult<os::OrderInfo> PlaceOrder(const os::PlaceOrderRequest&) override { return Fail(); }
+  std::optional<os::ApiError> TestOrder(const os::PlaceOrderRequest&) override {
+    ADD_FAILURE();
+    return std::nullopt;
+  }
   os::ApiResult<os::OrderInfo> CancelOrder(const os::OrderRef&) override { return Fail(); }
   os::ApiResult<std::vector<os::OrderInfo>> CancelOpenOrders(protocol::UserId, std::string_view,
                                                              protocol::Timestamp) override {

@@ -35,6 +35,10 @@ ApiResult<OrderInfo> LocalOrderService::PlaceOrder(const PlaceOrderRequest& req)
   return std::move(r).value().order;
 }
 
+std::optional<ApiError> LocalOrderService::TestOrder(const PlaceOrderRequest& req) {
+  return PartitionFor(req.user).TestOrder(req);
+}
+
 ApiResult<OrderInfo> LocalOrderService::CancelOrder(const OrderRef& ref) {
   return PartitionFor(ref.user).CancelOrder(ref);
 }

@@ -370,6 +370,12 @@ ApiResult<Partition::Placed> Partition::PlaceOrder(const PlaceOrderRequest& req)
   return DoPlaceOrder(req, quote);
 }
 
+std::optional<ApiError> Partition::TestOrder(const PlaceOrderRequest& req) const {
+  ApiResult<Admission> a = Admit(req, QuoteOf(req.symbol), 0);
+  if (!a.ok()) return a.error();
+  return std::nullopt;
+}
+
 ApiResult<Partition::Placed> Partition::DoPlaceOrder(const PlaceOrderRequest& req,
                                                      const MarketQuote& quote) {
   ApiResult<Admission> a = Admit(req, quote, 0);

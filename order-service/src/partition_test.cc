@@ -247,6 +247,25 @@ TEST_F(PartitionTest, InsufficientBalanceChangesNothing) {
   Ok();
 }
 
+TEST_F(PartitionTest, TestOrderChecksLikePlaceOrderAndChangesNothing) {
+  ASSERT_TRUE(p_->Credit(alice_, "USDT", 100 * U, 1).ok());
+  const uint64_t before = p_->StateHash();
+  EXPECT_EQ(p_->TestOrder(Limit(alice_, Side::kBuy, "0.01", "40000")),
+            errors::InsufficientBalance());
+  EXPECT_EQ(W(*p_->TestOrder(Limit(alice_, Side::kBuy, "0.01", "40000.001"))),
+            (Wire{-1013, "Filter failure: PRICE_FILTER"}));
+  EXPECT_EQ(p_->TestOrder(Limit(12345, Side::kBuy, "0.001", "40000"))->code(), -2015);
+  EXPECT_EQ(p_->TestOrder(Limit(alice_, Side::kBuy, "0.0025", "40000")), std::nullopt);
+  EXPECT_EQ(p_->StateHash(), before);
+  EXPECT_TRUE(link_.sent.empty());
+  // The same order placed for real, then tested again with its client id.
+  auto r = Limit(alice_, Side::kBuy, "0.001", "40000");
+  r.new_client_order_id = "dup";
+  Place(r);
+  EXPECT_EQ(p_->TestOrder(r), errors::DuplicateOrder());
+  Ok();
+}
+
 TEST_F(PartitionTest, DuplicateClientOrderIdAmongOpenOrders) {
   ASSERT_TRUE(p_->Credit(alice_, "USDT", 1000 * U, 1).ok());
   ASSERT_TRUE(p_->Credit(bob_, "USDT", 1000 * U, 1).ok());

@@ -228,6 +228,10 @@ order_service::ApiResult<order_service::OrderInfo> LockedOrderService::PlaceOrde
     const order_service::PlaceOrderRequest& req) {
   XC_LOCKED(PlaceOrder(req));
 }
+std::optional<order_service::ApiError> LockedOrderService::TestOrder(
+    const order_service::PlaceOrderRequest& req) {
+  XC_LOCKED(TestOrder(req));
+}
 order_service::ApiResult<order_service::OrderInfo> LockedOrderService::CancelOrder(
     const order_service::OrderRef& ref) {
   XC_LOCKED(CancelOrder(ref));

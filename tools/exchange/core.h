@@ -105,6 +105,8 @@ class LockedOrderService final : public order_service::OrderServiceApi {
   std::optional<order_service::ApiKeyRecord> LookupApiKey(std::string_view api_key) const override;
   order_service::ApiResult<order_service::OrderInfo> PlaceOrder(
       const order_service::PlaceOrderRequest& req) override;
+  std::optional<order_service::ApiError> TestOrder(
+      const order_service::PlaceOrderRequest& req) override;
   order_service::ApiResult<order_service::OrderInfo> CancelOrder(
       const order_service::OrderRef& ref) override;
   order_service::ApiResult<std::vector<order_service::OrderInfo>> CancelOpenOrders(

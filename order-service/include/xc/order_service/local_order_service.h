@@ -29,6 +29,7 @@ class LocalOrderService : public OrderServiceApi {
   std::vector<SymbolConfig> ExchangeInfo() const override;
   std::optional<ApiKeyRecord> LookupApiKey(std::string_view api_key) const override;
   ApiResult<OrderInfo> PlaceOrder(const PlaceOrderRequest& req) override;
+  std::optional<ApiError> TestOrder(const PlaceOrderRequest& req) override;
   ApiResult<OrderInfo> CancelOrder(const OrderRef& ref) override;
   ApiResult<std::vector<OrderInfo>> CancelOpenOrders(protocol::UserId user, std::string_view symbol,
                                                      protocol::Timestamp now) override;

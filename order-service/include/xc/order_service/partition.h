@@ -136,6 +136,9 @@ class Partition {
   // "Account has insufficient balance for requested action."), assigns the
   // order id and sends the NewOrder command. -2015 for an unknown user.
   ApiResult<Placed> PlaceOrder(const PlaceOrderRequest& req);
+  // The checks of PlaceOrder against the current state, without any change
+  // (OrderServiceApi::TestOrder). Not journaled.
+  std::optional<ApiError> TestOrder(const PlaceOrderRequest& req) const;
   // Sends a Cancel for an open order. -2011 if the user has no open order with
   // that id / client id on that symbol. The answer shows the order as it is
   // now; it turns CANCELED when the engine's Cancelled arrives.

@@ -39,6 +39,11 @@ class OrderServiceApi {
   // POST /order. Errors: -1121, -1100, -1102, -1106, -1013 (filters), -2010
   // (insufficient balance, duplicate client order id, would take), -2015.
   virtual ApiResult<OrderInfo> PlaceOrder(const PlaceOrderRequest& req) = 0;
+  // POST /order/test: every check PlaceOrder makes (filters, duplicate client
+  // order id, LIMIT_MAKER that would take, funds), and nothing else: no lock,
+  // no order id, no command, not journaled. nullopt when PlaceOrder would
+  // admit the order now; otherwise the error it would answer.
+  virtual std::optional<ApiError> TestOrder(const PlaceOrderRequest& req) = 0;
   // DELETE /order: sends the cancel; the order turns CANCELED when the engine
   // confirms. -2011 when the order is unknown or no longer open.
   virtual ApiResult<OrderInfo> CancelOrder(const OrderRef& ref) = 0;
