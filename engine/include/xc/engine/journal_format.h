@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "xc/protocol/crc32c.h"
 #include "xc/protocol/command.h"
 #include "xc/protocol/types.h"
 
@@ -71,15 +72,10 @@ inline constexpr size_t kJournalSegmentHeaderRecordSize =
     JournalRecordSize(sizeof(JournalSegmentHeader));
 static_assert(kJournalCommandRecordSize == 104);
 
-// CRC32C (Castagnoli, reflected polynomial 0x82F63B78), the standard one:
-// Crc32c("123456789", 9) == 0xE3069283. Uses the SSE4.2 crc32 instruction
-// when the build targets it (-march=native on the reference machine), else a
-// slicing-by-8 table. Any thread; no allocation. ~0.1 ns/byte with SSE4.2.
-uint32_t Crc32c(const void* data, size_t n);
-// Continues a CRC: Crc32cExtend(Crc32c(a), b) == Crc32c(a followed by b).
-uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n);
-// True when Crc32c uses the hardware instruction (for logs and benchmarks).
-bool Crc32cIsHardware();
+// The journal's checksum (xc/protocol/crc32c.h).
+using protocol::Crc32c;
+using protocol::Crc32cExtend;
+using protocol::Crc32cIsHardware;
 
 // Writes one record (header, payload, zero padding) to dst and returns the
 // bytes written, JournalRecordSize(len). REQUIRES: dst has that much room;
