@@ -15,14 +15,19 @@ absl::StatusOr<RecoveryResult> RecoverShard(SnapshotStore* snapshots, JournalSin
   RecoveryResult result;
   if (snapshots != nullptr && options.use_snapshots) {
     std::optional<LoadedSnapshot> snap;
-    if (options.max_seq == 0) {
+    protocol::Seq limit = options.max_seq;
+    if (options.snapshot_at_most.has_value() && (limit == 0 || *options.snapshot_at_most < limit)) {
+      limit = *options.snapshot_at_most;
+    }
+    const bool limited = options.max_seq != 0 || options.snapshot_at_most.has_value();
+    if (!limited) {
       XC_ASSIGN_OR_RETURN(snap, snapshots->LoadNewestValid(options.scan.log_warnings,
                                                            &result.skipped_snapshots));
     } else {
       // The newest valid snapshot not after max_seq.
       XC_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> list, snapshots->List());
       for (auto it = list.rbegin(); it != list.rend() && !snap.has_value(); ++it) {
-        if (it->seq > options.max_seq) continue;
+        if (it->seq > limit) continue;
         absl::StatusOr<LoadedSnapshot> s = snapshots->Load(it->seq);
         if (s.ok()) {
           snap = std::move(*s);

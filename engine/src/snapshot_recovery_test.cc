@@ -228,6 +228,28 @@ TEST(SnapshotRecoveryTest, EventsOfReplayedCommandsReachTheCallback) {
   EXPECT_EQ(seen.back(), 200u);
 }
 
+TEST(SnapshotRecoveryTest, SnapshotAtMostReplaysFromAnOlderSnapshot) {
+  MemJournalSink sink;
+  MemSnapshotStore store;
+  RunJournaled(&sink, &store, 10'000, 3'000);
+  for (auto [limit, snap] : {std::pair<Seq, Seq>{8'999, 6'000}, {9'000, 9'000}, {2'999, 0}}) {
+    Shard shard;
+    AddSymbols(&shard);
+    RecoveryOptions o = Quiet();
+    o.snapshot_at_most = limit;
+    Seq first = 0;
+    o.on_events = [&](Seq s, const EventBuffer&) {
+      if (first == 0) first = s;
+    };
+    auto r = RecoverShard(&store, sink, &shard, o);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->snapshot_seq, snap) << limit;
+    EXPECT_EQ(first, snap + 1) << limit;
+    EXPECT_EQ(r->last_seq, 10'000u);
+    EXPECT_EQ(shard.StateHash(), ReferenceHash(10'000));
+  }
+}
+
 TEST(SnapshotStoreTest, InspectAndNames) {
   const std::string img = Image(500);
   auto info = InspectShardImage(img);

@@ -16,6 +16,7 @@ using protocol::EventType;
 using protocol::OrderId;
 using protocol::Price;
 using protocol::Qty;
+using protocol::Seq;
 using protocol::Side;
 using protocol::Timestamp;
 using protocol::UserId;
@@ -290,6 +291,45 @@ ApiResult<Partition::Admission> Partition::Admit(const PlaceOrderRequest& req,
   return a;
 }
 
+// The NewOrder command of an order, as Commit sends it (and a recovery that
+// finds it unconfirmed sends it again).
+Command Partition::CommandOf(const Order& o) const {
+  const OrderId id = o.id;
+  Command cmd;
+  switch (o.type) {
+    case OrderType::kLimit:
+      cmd = Command::Limit(o.symbol, id, o.user, o.side, o.price, o.qty, o.tif, o.stp);
+      break;
+    case OrderType::kLimitMaker:
+      cmd = Command::LimitMaker(o.symbol, id, o.user, o.side, o.price, o.qty);
+      cmd.stp = o.stp;
+      break;
+    case OrderType::kMarket:
+      if (o.qty == 0) {
+        cmd = Command::MarketQuote(o.symbol, id, o.user, o.side, o.quote_notional, o.stp);
+      } else if (o.side == Side::kBuy) {
+        // Bounded market buy: an IOC limit at the locked price, so the engine
+        // can never make it spend more than it locked.
+        cmd = Command::Limit(o.symbol, id, o.user, o.side, o.lock_price, o.qty,
+                             protocol::TimeInForce::kIoc, o.stp);
+      } else {
+        cmd = Command::Market(o.symbol, id, o.user, o.side, o.qty, o.stp);
+      }
+      break;
+    case OrderType::kStopLossLimit:
+    case OrderType::kTakeProfitLimit:
+      cmd = Command::Stop(o.symbol, id, o.user, o.side,
+                          o.type == OrderType::kStopLossLimit ? protocol::OrderType::kStopLossLimit
+                                                              : protocol::OrderType::kTakeProfitLimit,
+                          o.stop_price, o.price, o.qty, o.tif);
+      cmd.stp = o.stp;
+      break;
+  }
+  cmd.iceberg_qty = o.iceberg_qty;
+  cmd.ts = o.time;
+  return cmd;
+}
+
 Partition::Placed Partition::Commit(const PlaceOrderRequest& req, const Admission& a) {
   const SymbolSpec& s = *a.v.spec;
   User& u = users_.at(req.user);
@@ -321,38 +361,7 @@ Partition::Placed Partition::Commit(const PlaceOrderRequest& req, const Admissio
   u.update_time = req.now;
   ++open_count_;
 
-  Command cmd;
-  switch (o.type) {
-    case OrderType::kLimit:
-      cmd = Command::Limit(s.id, id, o.user, o.side, o.price, o.qty, o.tif, o.stp);
-      break;
-    case OrderType::kLimitMaker:
-      cmd = Command::LimitMaker(s.id, id, o.user, o.side, o.price, o.qty);
-      cmd.stp = o.stp;
-      break;
-    case OrderType::kMarket:
-      if (o.qty == 0) {
-        cmd = Command::MarketQuote(s.id, id, o.user, o.side, o.quote_notional, o.stp);
-      } else if (o.side == Side::kBuy) {
-        // Bounded market buy: an IOC limit at the locked price, so the engine
-        // can never make it spend more than it locked.
-        cmd = Command::Limit(s.id, id, o.user, o.side, o.lock_price, o.qty,
-                             protocol::TimeInForce::kIoc, o.stp);
-      } else {
-        cmd = Command::Market(s.id, id, o.user, o.side, o.qty, o.stp);
-      }
-      break;
-    case OrderType::kStopLossLimit:
-    case OrderType::kTakeProfitLimit:
-      cmd = Command::Stop(s.id, id, o.user, o.side,
-                          o.type == OrderType::kStopLossLimit ? protocol::OrderType::kStopLossLimit
-                                                              : protocol::OrderType::kTakeProfitLimit,
-                          o.stop_price, o.price, o.qty, o.tif);
-      cmd.stp = o.stp;
-      break;
-  }
-  cmd.iceberg_qty = o.iceberg_qty;
-  cmd.ts = req.now;
+  const Command cmd = CommandOf(o);
   Send(cmd);
   return Placed{ToInfo(o), cmd};
 }
@@ -476,6 +485,61 @@ Partition::Order* Partition::OwnOrder(OrderId id) {
   if (PartitionOfOrder(id) != id_) return nullptr;
   auto it = orders_.find(id);
   return it == orders_.end() ? nullptr : &it->second;
+}
+
+void Partition::OnEngineEvents(uint32_t stream, Seq through, const Event* events, size_t n) {
+  if (stream >= stream_seq_.size()) stream_seq_.resize(stream + 1, 0);
+  const Seq seen = stream_seq_[stream];
+  if (through <= seen) return;  // a resend of what this partition has (invariant 3)
+  // Keep what is new and concerns the books' owners (market data is not
+  // journaled), then journal the batch as ONE record: the watermark and the
+  // events it covers are durable together or not at all.
+  batch_.clear();
+  for (size_t i = 0; i < n; ++i) {
+    const Event& e = events[i];
+    if (e.seq > seen && e.seq <= through && e.type != EventType::kLevelChanged) {
+      batch_.push_back(e);
+    }
+  }
+  if (journal_ != nullptr && !replaying_) {
+    Writer w('B');
+    w.U64(stream).U64(through).U64(batch_.size());
+    if (!batch_.empty()) w.Raw(batch_.data(), batch_.size() * sizeof(Event));
+    Journal(w.str());
+  }
+  DoEngineEvents(stream, through);
+}
+
+void Partition::DoEngineEvents(uint32_t stream, Seq through) {
+  if (stream >= stream_seq_.size()) stream_seq_.resize(stream + 1, 0);
+  for (const Event& e : batch_) DoEngineEvent(e);
+  stream_seq_[stream] = through;
+}
+
+Seq Partition::stream_seq(uint32_t stream) const {
+  return stream < stream_seq_.size() ? stream_seq_[stream] : 0;
+}
+
+bool Partition::EngineConfirmed(OrderId id) const {
+  auto it = orders_.find(id);
+  return it != orders_.end() && (it->second.accepted || !IsOpen(it->second.status));
+}
+
+bool Partition::IsFinal(OrderId id) const {
+  auto it = orders_.find(id);
+  return it != orders_.end() && !IsOpen(it->second.status);
+}
+
+std::vector<Command> Partition::UnconfirmedCommands() const {
+  std::vector<OrderId> ids;
+  for (const auto& [id, o] : orders_) {
+    if (!o.accepted && IsOpen(o.status)) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  std::vector<Command> out;
+  out.reserve(ids.size());
+  for (OrderId id : ids) out.push_back(CommandOf(orders_.at(id)));
+  return out;
 }
 
 void Partition::OnEngineEvent(const Event& e) {
@@ -825,6 +889,7 @@ uint64_t Partition::StateHash() const {
   h = HashCombine(h, next_order_);
   h = HashCombine(h, next_trade_);
   for (Amount f : fees_) h = HashCombine(h, static_cast<uint64_t>(f));
+  for (Seq q : stream_seq_) h = HashCombine(h, q);
   for (const auto& [k, rec] : api_keys_) {
     h = HashCombine(h, std::hash<std::string>{}(k));
     h = HashCombine(h, std::hash<std::string>{}(rec.secret));
@@ -910,6 +975,22 @@ absl::Status Partition::Replay(std::string_view record) {
     case 'E': {
       Event e;
       if (r.Raw(&e, sizeof(e)) && r.ok()) DoEngineEvent(e);
+      break;
+    }
+    case 'B': {
+      const uint64_t stream = r.U64();
+      const Seq through = r.U64();
+      const uint64_t n = r.U64();
+      batch_.clear();
+      if (stream <= UINT32_MAX && n <= record.size() / sizeof(Event)) {
+        batch_.resize(n);
+        if (n != 0) r.Raw(batch_.data(), n * sizeof(Event));
+      }
+      if (r.ok() && batch_.size() == n) {
+        DoEngineEvents(static_cast<uint32_t>(stream), through);
+      } else {
+        st = absl::InvalidArgumentError("malformed event batch record");
+      }
       break;
     }
     default:

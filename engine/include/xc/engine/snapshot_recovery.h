@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,12 @@ struct RecoveryOptions {
   // journal is still checked): the state at a point in time, for tools. A
   // snapshot newer than max_seq is not used.
   protocol::Seq max_seq = 0;
+  // If set, use the newest valid snapshot with seq <= *snapshot_at_most (and
+  // replay the journal from there), even when newer ones exist: a consumer
+  // that has applied the shard's events only up to that seq gets the rest
+  // through on_events (the order service after a crash, DESIGN.md
+  // invariant 3). 0: no snapshot, the journal from seq 1.
+  std::optional<protocol::Seq> snapshot_at_most;
   // Called after each replayed command with its events (tools count trades).
   // Empty: events are discarded.
   std::function<void(protocol::Seq, const EventBuffer&)> on_events;

@@ -181,7 +181,37 @@ class Partition {
   //  Amended: price/remaining changed in place; the lock shrinks to match.
   //  LevelChanged: ignored (market data).
   // REQUIRES: events arrive in the engine's order for each symbol, each once.
+  // Not journaled as a stream position; the threaded build uses
+  // OnEngineEvents.
   void OnEngineEvent(const protocol::Event& e);
+
+  // The sequenced form (DESIGN.md invariant 3): `events` are the events of
+  // engine stream `stream` (one engine shard: its seq numbers) with seq in
+  // (stream_seq(stream), through] that concern this partition, in order,
+  // whole command groups only; `through` says that every group up to it has
+  // been delivered (n may be 0: the watermark moves on). Events with seq <=
+  // stream_seq(stream) are skipped (a resend after a restart), LevelChanged
+  // events are ignored. The batch is journaled as one record, so a restart
+  // finds either all of it or none. Then each event is applied as by
+  // OnEngineEvent.
+  void OnEngineEvents(uint32_t stream, protocol::Seq through, const protocol::Event* events,
+                      size_t n);
+  // The last seq of `stream` this partition has applied (0: none). A restart
+  // resends the stream's events after it.
+  protocol::Seq stream_seq(uint32_t stream) const;
+
+  // For answers that wait for the engine (the threaded service):
+  // true once the engine accepted or refused the order, or it ended.
+  bool EngineConfirmed(protocol::OrderId id) const;
+  // true once the order is FILLED, CANCELED, EXPIRED(_IN_MATCH) or REJECTED.
+  bool IsFinal(protocol::OrderId id) const;
+  // Recovery: the NewOrder commands of open orders the engine never
+  // confirmed, oldest first. After every engine event up to the engine's
+  // recovered seq has been delivered, these are the commands that were sent
+  // but never reached the engine's journal (the crash cut them); sending
+  // them again completes the partition's stream. Their clients got no
+  // answer (answers wait for the engine), so resending is safe.
+  std::vector<protocol::Command> UnconfirmedCommands() const;
 
   // ---- Introspection (tests, metrics, invariant checks) ----
   bool HasUser(protocol::UserId user) const { return users_.contains(user); }
@@ -266,6 +296,8 @@ class Partition {
   ApiResult<Admission> Admit(const PlaceOrderRequest& req, const MarketQuote& quote,
                              protocol::OrderId replacing) const;
   Placed Commit(const PlaceOrderRequest& req, const Admission& a);
+  protocol::Command CommandOf(const Order& o) const;
+  void DoEngineEvents(uint32_t stream, protocol::Seq through);  // applies batch_
   void Send(const protocol::Command& cmd);
   MarketQuote QuoteOf(std::string_view symbol) const;
   const Order* FindOrder(const OrderRef& ref) const;
@@ -305,6 +337,8 @@ class Partition {
   uint64_t next_order_ = 1;
   uint64_t next_trade_ = 1;
   size_t open_count_ = 0;
+  std::vector<protocol::Seq> stream_seq_;  // per engine stream: last seq applied
+  std::vector<protocol::Event> batch_;     // scratch of OnEngineEvents / Replay
 };
 
 }  // namespace xc::order_service

@@ -1,0 +1,89 @@
+#pragma once
+// PartitionLog: a partition's journal on disk (DESIGN.md invariant 2 for the
+// order service): one append-only file of CRC-framed records, replayed into a
+// fresh Partition at start (Partition::Replay).
+//
+// File format: a sequence of records, each
+//   u32 crc32c   over the next 4 bytes and the payload (xc/protocol/crc32c.h)
+//   u32 length   of the payload, 1 .. kMaxRecord
+//   payload      one PartitionJournal record (Partition's own encoding)
+// little-endian, no padding, no file header (the file name says which
+// partition it is; the records say everything else).
+//
+// Group commit: Append only buffers; Sync writes everything buffered with one
+// write() and, when options.sync, one fdatasync(). The owner (the partition's
+// worker thread) calls Sync once per batch of requests and answers the batch
+// only after it returns Ok, so nothing answered is ever lost.
+//
+// Thread safety: one owner thread (the partition's). Ownership: owns the fd.
+// Errors: after the first failed write or sync the log is failed for good
+// (status()); Sync keeps returning that error and nothing more is written:
+// the process must stop and restart from the file.
+//
+// Torn tail: a crash can leave the last write partly on disk. Open keeps the
+// longest prefix of valid records and truncates the rest (reported in
+// OpenResult::cut_bytes). Because records are only ever appended and each
+// Sync is one write, only the data of the last unsynced write can be torn.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "xc/order_service/partition.h"
+
+namespace xc::order_service {
+
+struct PartitionLogOptions {
+  // fdatasync after each write (survives power loss). false: the kernel's
+  // page cache only (survives a crash of the process, not of the machine).
+  bool sync = true;
+};
+
+class PartitionLog final : public PartitionJournal {
+ public:
+  static constexpr uint32_t kMaxRecord = 64u << 20;
+
+  struct OpenResult {
+    std::unique_ptr<PartitionLog> log;
+    std::vector<std::string> records;  // every valid record, in order
+    uint64_t cut_bytes = 0;            // torn tail removed (0: clean)
+  };
+  // Opens or creates `path` (its directory must exist), reads its records and
+  // cuts a torn tail. Errors: the OS error of open/read/truncate (Internal /
+  // NotFound / PermissionDenied, with the path).
+  [[nodiscard]] static absl::StatusOr<OpenResult> Open(const std::string& path,
+                                                       const PartitionLogOptions& options);
+  ~PartitionLog() override;
+  PartitionLog(const PartitionLog&) = delete;
+  PartitionLog& operator=(const PartitionLog&) = delete;
+
+  // Buffers one record (PartitionJournal). REQUIRES: 1 <= size <= kMaxRecord.
+  void Append(std::string_view record) override;
+  // Writes and (options.sync) syncs what Append buffered. Ok at once when
+  // nothing is buffered.
+  [[nodiscard]] absl::Status Sync();
+  bool pending() const { return !buf_.empty(); }
+  const absl::Status& status() const { return status_; }
+  uint64_t records_synced() const { return records_synced_; }
+  uint64_t bytes() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  PartitionLog(int fd, std::string path, uint64_t size, const PartitionLogOptions& options);
+
+  int fd_;
+  std::string path_;
+  uint64_t size_;
+  PartitionLogOptions options_;
+  std::string buf_;
+  uint64_t buffered_records_ = 0;
+  uint64_t records_synced_ = 0;
+  absl::Status status_;
+};
+
+}  // namespace xc::order_service

@@ -1,0 +1,78 @@
+#pragma once
+// ThreadedOrderService: OrderServiceApi over PartitionWorkers, the order
+// service as the gateway uses it in a running exchange.
+//
+// Routing: a request runs on the worker of PartitionOfUser(user). The caller
+// (a gateway I/O thread) blocks until the answer is ready or `timeout`
+// passes; then it gets Binance's -1007 "Timeout waiting for response from
+// backend server. Send status unknown; execution status unknown." (the
+// request may still take effect, as on Binance).
+//
+// When answers are ready (each only after the partition's log holds the
+// request, PartitionWorker):
+//  * PlaceOrder: once the engine confirmed the order (accepted, so it is in
+//    the engine's journal, DESIGN.md invariant 2; or refused). The answer
+//    shows the order after the whole command: for an order that matched on
+//    arrival, its fills and status (FILLED / PARTIALLY_FILLED / EXPIRED).
+//    A refusal by the engine (LIMIT_MAKER that would take) is answered with
+//    its error, as Binance does.
+//  * CancelOrder: once the order ended. CANCELED -> the order; if it ended
+//    otherwise first (filled by a trade that raced the cancel) -> -2011.
+//  * CancelOpenOrders: once every order it cancelled ended; the answer lists
+//    them as they ended.
+//  * CancelReplace: once the old order ended and the new one is confirmed.
+//  * Queries and TestOrder: at once (they change nothing).
+// Thread safety: every method from any thread, concurrently. Ownership:
+// borrows the workers and the symbol table.
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "xc/order_service/order_service_api.h"
+#include "xc/order_service/partition_worker.h"
+#include "xc/order_service/symbol_table.h"
+
+namespace xc::order_service {
+
+class ThreadedOrderService final : public OrderServiceApi {
+ public:
+  // REQUIRES: workers[i]->id() == i, all built with workers.size().
+  ThreadedOrderService(const SymbolTable* symbols, std::vector<PartitionWorker*> workers,
+                       std::chrono::milliseconds timeout = PartitionWorker::kDefaultTimeout);
+
+  PartitionWorker& WorkerFor(protocol::UserId user) const;
+
+  std::vector<SymbolConfig> ExchangeInfo() const override;
+  std::optional<ApiKeyRecord> LookupApiKey(std::string_view api_key) const override;
+  ApiResult<OrderInfo> PlaceOrder(const PlaceOrderRequest& req) override;
+  std::optional<ApiError> TestOrder(const PlaceOrderRequest& req) override;
+  ApiResult<OrderInfo> CancelOrder(const OrderRef& ref) override;
+  ApiResult<std::vector<OrderInfo>> CancelOpenOrders(protocol::UserId user, std::string_view symbol,
+                                                     protocol::Timestamp now) override;
+  ApiResult<CancelReplaceResult> CancelReplace(const CancelReplaceRequest& req) override;
+  ApiResult<OrderInfo> QueryOrder(const OrderRef& ref) const override;
+  ApiResult<std::vector<OrderInfo>> OpenOrders(protocol::UserId user,
+                                               std::string_view symbol) const override;
+  ApiResult<std::vector<OrderInfo>> AllOrders(protocol::UserId user,
+                                              std::string_view symbol) const override;
+  ApiResult<std::vector<TradeInfo>> MyTrades(protocol::UserId user,
+                                             std::string_view symbol) const override;
+  ApiResult<AccountInfo> Account(protocol::UserId user) const override;
+
+ private:
+  // Runs `start` on the user's worker; if it succeeds, answers with
+  // `finish(partition)` once `ready(partition)` holds (see the file comment).
+  template <typename T, typename Start, typename Ready, typename Finish>
+  ApiResult<T> Await(protocol::UserId user, Start start, Ready ready, Finish finish) const;
+  // Runs a query on the user's worker.
+  template <typename F>
+  auto Query(protocol::UserId user, F fn) const -> std::invoke_result_t<F, Partition&>;
+
+  const SymbolTable* symbols_;
+  std::vector<PartitionWorker*> workers_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace xc::order_service

@@ -1,0 +1,128 @@
+#include "xc/order_service/partition_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "xc/protocol/check.h"
+#include "xc/protocol/crc32c.h"
+
+namespace xc::order_service {
+namespace {
+
+constexpr size_t kHeader = 8;
+
+absl::Status OsError(const std::string& what, const std::string& path) {
+  const int e = errno;
+  std::string msg = absl::StrCat(what, " ", path, ": ", std::strerror(e));
+  if (e == ENOENT) return absl::NotFoundError(msg);
+  if (e == EACCES || e == EPERM) return absl::PermissionDeniedError(msg);
+  return absl::InternalError(msg);
+}
+
+uint32_t Load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+}  // namespace
+
+absl::StatusOr<PartitionLog::OpenResult> PartitionLog::Open(const std::string& path,
+                                                           const PartitionLogOptions& options) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return OsError("open", path);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    absl::Status s = OsError("stat", path);
+    ::close(fd);
+    return s;
+  }
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < data.size()) {
+    const ssize_t n = ::pread(fd, data.data() + got, data.size() - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      absl::Status s = OsError("read", path);
+      ::close(fd);
+      return s;
+    }
+    got += static_cast<size_t>(n);
+  }
+  OpenResult r;
+  size_t off = 0;
+  while (data.size() - off >= kHeader) {
+    const uint32_t crc = Load32(data.data() + off);
+    const uint32_t len = Load32(data.data() + off + 4);
+    if (len == 0 || len > kMaxRecord || data.size() - off - kHeader < len) break;
+    if (protocol::Crc32c(data.data() + off + 4, 4 + len) != crc) break;
+    r.records.emplace_back(data.data() + off + kHeader, len);
+    off += kHeader + len;
+  }
+  r.cut_bytes = data.size() - off;
+  if (r.cut_bytes != 0) {
+    // Only the last write can be torn; cut it so that appends continue from
+    // the last whole record, and make the cut durable before anything new.
+    if (::ftruncate(fd, static_cast<off_t>(off)) != 0 || ::fdatasync(fd) != 0) {
+      absl::Status s = OsError("truncate", path);
+      ::close(fd);
+      return s;
+    }
+  }
+  r.log.reset(new PartitionLog(fd, path, off, options));
+  return r;
+}
+
+PartitionLog::PartitionLog(int fd, std::string path, uint64_t size,
+                           const PartitionLogOptions& options)
+    : fd_(fd), path_(std::move(path)), size_(size), options_(options) {}
+
+PartitionLog::~PartitionLog() {
+  if (status_.ok() && pending()) (void)Sync();
+  ::close(fd_);
+}
+
+void PartitionLog::Append(std::string_view record) {
+  XC_CHECK(!record.empty() && record.size() <= kMaxRecord);
+  const uint32_t len = static_cast<uint32_t>(record.size());
+  const size_t at = buf_.size();
+  buf_.resize(at + kHeader + len);
+  char* p = buf_.data() + at;
+  std::memcpy(p + 4, &len, 4);
+  std::memcpy(p + kHeader, record.data(), len);
+  const uint32_t crc = protocol::Crc32c(p + 4, 4 + len);
+  std::memcpy(p, &crc, 4);
+  ++buffered_records_;
+}
+
+absl::Status PartitionLog::Sync() {
+  if (!status_.ok()) return status_;
+  if (buf_.empty()) return absl::OkStatus();
+  size_t done = 0;
+  while (done < buf_.size()) {
+    const ssize_t n = ::pwrite(fd_, buf_.data() + done, buf_.size() - done,
+                               static_cast<off_t>(size_ + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      status_ = OsError("write", path_);
+      return status_;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (options_.sync && ::fdatasync(fd_) != 0) {
+    status_ = OsError("fdatasync", path_);
+    return status_;
+  }
+  size_ += buf_.size();
+  records_synced_ += buffered_records_;
+  buffered_records_ = 0;
+  buf_.clear();
+  return absl::OkStatus();
+}
+
+}  // namespace xc::order_service

@@ -1,0 +1,95 @@
+#include "xc/order_service/partition_worker.h"
+
+#include <utility>
+
+namespace xc::order_service {
+
+PartitionWorker::PartitionWorker(PartitionId id, uint32_t num_partitions,
+                                 const SymbolTable* symbols, const MarketView* market,
+                                 EngineLink* engine, PartitionLog* log,
+                                 std::function<void(const absl::Status&)> on_failure)
+    : partition_(id, num_partitions, symbols, this, market, log),
+      engine_(engine),
+      log_(log),
+      on_failure_(std::move(on_failure)) {}
+
+PartitionWorker::~PartitionWorker() { Stop(); }
+
+void PartitionWorker::Start() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = false;
+  }
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void PartitionWorker::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void PartitionWorker::Post(Task task) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stop_ || failed()) return;
+    queue_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+void PartitionWorker::PostEvents(uint32_t stream, protocol::Seq through,
+                                 std::vector<protocol::Event> events) {
+  Post([stream, through, ev = std::move(events)](PartitionWorker&, Partition& p) {
+    p.OnEngineEvents(stream, through, ev.data(), ev.size());
+  });
+}
+
+void PartitionWorker::Loop() {
+  std::deque<Task> tasks;
+  for (;;) {
+    bool stopping;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
+      tasks.swap(queue_);
+      stopping = stop_;
+    }
+    if (!tasks.empty()) RunCycle(tasks);
+    // Stop runs what was queued before it (one last cycle), then exits.
+    if (stopping || failed()) return;
+  }
+}
+
+void PartitionWorker::RunCycle(std::deque<Task>& tasks) {
+  for (Task& t : tasks) t(*this, partition_);
+  tasks.clear();
+  if (log_ != nullptr) {
+    absl::Status s = log_->Sync();
+    if (!s.ok()) {
+      // Nothing of this cycle is durable: send none of its commands and
+      // answer none of its callers.
+      outbox_.clear();
+      failed_.store(true, std::memory_order_release);
+      if (on_failure_) on_failure_(s);
+      return;
+    }
+  }
+  for (const protocol::Command& c : outbox_) engine_->Send(c);
+  outbox_.clear();
+  // Checks added by this cycle's tasks run now; older ones see the new state.
+  size_t keep = 0;
+  for (size_t i = 0; i < checks_.size(); ++i) {
+    if (!checks_[i](partition_)) {
+      if (keep != i) checks_[keep] = std::move(checks_[i]);
+      ++keep;
+    }
+  }
+  checks_.resize(keep);
+  cycles_.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace xc::order_service

@@ -1,0 +1,195 @@
+#include "xc/order_service/threaded_order_service.h"
+
+#include <memory>
+#include <utility>
+
+#include "xc/protocol/check.h"
+
+namespace xc::order_service {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+ApiError Timeout() { return ApiError(ErrorId::kTimeout); }
+
+OrderRef RefOf(const OrderInfo& o, protocol::UserId user) {
+  return OrderRef{user, o.symbol, o.order_id, "", 0};
+}
+
+}  // namespace
+
+ThreadedOrderService::ThreadedOrderService(const SymbolTable* symbols,
+                                           std::vector<PartitionWorker*> workers,
+                                           std::chrono::milliseconds timeout)
+    : symbols_(symbols), workers_(std::move(workers)), timeout_(timeout) {
+  XC_CHECK(!workers_.empty());
+  for (size_t i = 0; i < workers_.size(); ++i) XC_CHECK(workers_[i]->id() == i);
+}
+
+PartitionWorker& ThreadedOrderService::WorkerFor(protocol::UserId user) const {
+  return *workers_[PartitionOfUser(user, static_cast<uint32_t>(workers_.size()))];
+}
+
+template <typename T, typename Start, typename Ready, typename Finish>
+ApiResult<T> ThreadedOrderService::Await(protocol::UserId user, Start start, Ready ready,
+                                         Finish finish) const {
+  auto reply = std::make_shared<PartitionWorker::Reply<ApiResult<T>>>();
+  const Clock::time_point deadline = Clock::now() + timeout_;
+  WorkerFor(user).Post([reply, deadline, start = std::move(start), ready = std::move(ready),
+                        finish = std::move(finish)](PartitionWorker& w, Partition& p) mutable {
+    auto started = start(p);
+    if (!started.ok()) {
+      w.AddCheck([reply, e = std::move(started).error()](Partition&) {
+        reply->Set(e);
+        return true;
+      });
+      return;
+    }
+    using Ctx = std::decay_t<decltype(started.value())>;
+    auto ctx = std::make_shared<Ctx>(std::move(started).value());
+    w.AddCheck([reply, deadline, ctx, ready, finish](Partition& p) {
+      if (ready(p, *ctx)) {
+        reply->Set(finish(p, *ctx));
+        return true;
+      }
+      // The caller has given up (and answered -1007): stop watching.
+      return Clock::now() > deadline;
+    });
+  });
+  std::optional<ApiResult<T>> r = reply->Wait(timeout_);
+  if (!r) return Timeout();
+  return std::move(*r);
+}
+
+template <typename F>
+auto ThreadedOrderService::Query(protocol::UserId user, F fn) const
+    -> std::invoke_result_t<F, Partition&> {
+  auto r = WorkerFor(user).Call(std::move(fn), timeout_);
+  if (!r) return Timeout();
+  return std::move(*r);
+}
+
+std::vector<SymbolConfig> ThreadedOrderService::ExchangeInfo() const {
+  std::vector<SymbolConfig> out;
+  for (const SymbolSpec& s : symbols_->symbols()) out.push_back(s.config);
+  return out;
+}
+
+std::optional<ApiKeyRecord> ThreadedOrderService::LookupApiKey(std::string_view api_key) const {
+  // A key may belong to any partition; the gateway caches the answer.
+  const std::string key(api_key);
+  for (PartitionWorker* w : workers_) {
+    auto r = w->Call([key](Partition& p) { return p.LookupApiKey(key); }, timeout_);
+    if (r && *r) return *r;
+  }
+  return std::nullopt;
+}
+
+ApiResult<OrderInfo> ThreadedOrderService::PlaceOrder(const PlaceOrderRequest& req) {
+  const protocol::UserId user = req.user;
+  return Await<OrderInfo>(
+      user, [req](Partition& p) { return p.PlaceOrder(req); },
+      [](Partition& p, const Partition::Placed& pl) {
+        return p.EngineConfirmed(pl.order.order_id);
+      },
+      [user](Partition& p, const Partition::Placed& pl) -> ApiResult<OrderInfo> {
+        ApiResult<OrderInfo> q = p.QueryOrder(RefOf(pl.order, user));
+        // Refused by the engine (e.g. a LIMIT_MAKER that would take after
+        // all): Binance answers the refusal, not a REJECTED order.
+        if (q.ok() && q.value().status == OrderStatus::kRejected && q.value().reject) {
+          return *q.value().reject;
+        }
+        return q;
+      });
+}
+
+std::optional<ApiError> ThreadedOrderService::TestOrder(const PlaceOrderRequest& req) {
+  auto r = WorkerFor(req.user).Call([req](Partition& p) { return p.TestOrder(req); }, timeout_);
+  if (!r) return Timeout();
+  return *r;
+}
+
+ApiResult<OrderInfo> ThreadedOrderService::CancelOrder(const OrderRef& ref) {
+  const protocol::UserId user = ref.user;
+  return Await<OrderInfo>(
+      user, [ref](Partition& p) { return p.CancelOrder(ref); },
+      [](Partition& p, const OrderInfo& o) { return p.IsFinal(o.order_id); },
+      [user](Partition& p, const OrderInfo& o) -> ApiResult<OrderInfo> {
+        ApiResult<OrderInfo> q = p.QueryOrder(RefOf(o, user));
+        // It ended otherwise first (a trade filled it before the cancel got
+        // there): the cancel did nothing, as Binance says for a filled order.
+        if (q.ok() && q.value().status != OrderStatus::kCanceled) return errors::UnknownOrder();
+        return q;
+      });
+}
+
+ApiResult<std::vector<OrderInfo>> ThreadedOrderService::CancelOpenOrders(protocol::UserId user,
+                                                                       std::string_view symbol,
+                                                                       protocol::Timestamp now) {
+  return Await<std::vector<OrderInfo>>(
+      user, [user, sym = std::string(symbol), now](Partition& p) {
+        return p.CancelOpenOrders(user, sym, now);
+      },
+      [](Partition& p, const std::vector<OrderInfo>& os) {
+        for (const OrderInfo& o : os) {
+          if (!p.IsFinal(o.order_id)) return false;
+        }
+        return true;
+      },
+      [user](Partition& p, const std::vector<OrderInfo>& os) -> ApiResult<std::vector<OrderInfo>> {
+        std::vector<OrderInfo> out;
+        out.reserve(os.size());
+        for (const OrderInfo& o : os) {
+          ApiResult<OrderInfo> q = p.QueryOrder(RefOf(o, user));
+          if (q.ok()) out.push_back(std::move(q).value());
+        }
+        return out;
+      });
+}
+
+ApiResult<CancelReplaceResult> ThreadedOrderService::CancelReplace(
+    const CancelReplaceRequest& req) {
+  const protocol::UserId user = req.cancel.user;
+  return Await<CancelReplaceResult>(
+      user, [req](Partition& p) { return p.CancelReplace(req); },
+      [](Partition& p, const CancelReplaceResult& r) {
+        return p.IsFinal(r.cancelled.order_id) && p.EngineConfirmed(r.placed.order_id);
+      },
+      [user](Partition& p, const CancelReplaceResult& r) -> ApiResult<CancelReplaceResult> {
+        CancelReplaceResult out = r;
+        if (auto q = p.QueryOrder(RefOf(r.cancelled, user)); q.ok()) out.cancelled = q.value();
+        if (auto q = p.QueryOrder(RefOf(r.placed, user)); q.ok()) out.placed = q.value();
+        return out;
+      });
+}
+
+ApiResult<OrderInfo> ThreadedOrderService::QueryOrder(const OrderRef& ref) const {
+  return Query(ref.user, [ref](Partition& p) { return p.QueryOrder(ref); });
+}
+
+ApiResult<std::vector<OrderInfo>> ThreadedOrderService::OpenOrders(protocol::UserId user,
+                                                                 std::string_view symbol) const {
+  return Query(user, [user, s = std::string(symbol)](Partition& p) {
+    return p.OpenOrders(user, s);
+  });
+}
+
+ApiResult<std::vector<OrderInfo>> ThreadedOrderService::AllOrders(protocol::UserId user,
+                                                                std::string_view symbol) const {
+  return Query(user, [user, s = std::string(symbol)](Partition& p) {
+    return p.AllOrders(user, s);
+  });
+}
+
+ApiResult<std::vector<TradeInfo>> ThreadedOrderService::MyTrades(protocol::UserId user,
+                                                               std::string_view symbol) const {
+  return Query(user, [user, s = std::string(symbol)](Partition& p) {
+    return p.MyTrades(user, s);
+  });
+}
+
+ApiResult<AccountInfo> ThreadedOrderService::Account(protocol::UserId user) const {
+  return Query(user, [user](Partition& p) { return p.Account(user); });
+}
+
+}  // namespace xc::order_service
