@@ -43,7 +43,7 @@ stop() {
   [ "$rc" -eq 0 ] || fail "exit code $rc after SIGTERM (expected 0)"
 }
 
-"$exchange" --help | grep -q 'in memory' || fail "--help does not state the in-memory order service"
+"$exchange" --help | grep -q 'DATA/orders' || fail "--help does not describe persistence"
 
 start
 base="http://127.0.0.1:$port"
@@ -79,10 +79,17 @@ stop
 [ -d "$tmp/data/engine" ] || fail "no journal directory $tmp/data/engine"
 grep -q 'shutting down' "$tmp/out" || fail "no shutdown message"
 
-# A clean restart on the same data directory recovers the engine.
+# A clean restart on the same data directory recovers the engine and the
+# order service: the user and its balance are still there.
 start
 [ "$(curl -sS "http://127.0.0.1:$port/api/v3/ping")" = "{}" ] || fail "ping after restart"
 grep -q '^engine: recovered' "$tmp/out" || fail "no recovery line after restart"
+grep -q '^order service: 2 partitions' "$tmp/out" || fail "no order-service recovery line"
+out=$("$exctl" --admin "http://127.0.0.1:$admin_port" balance credit "$uid" USDT 1) \
+  || fail "credit after restart: $out"
+echo "$out" | grep -q '"free":"1001.00000000"' || fail "balance lost in restart: $out"
+user2=$("$exctl" --admin "http://127.0.0.1:$admin_port" user create) || fail "user create 2"
+echo "$user2" | grep -q "\"userId\":$((uid + 1))," || fail "user id reused after restart: $user2"
 kill -INT "$pid"; wait "$pid"; rc=$?; pid=""
 [ "$rc" -eq 0 ] || fail "exit code $rc after SIGINT"
 echo "PASS"

@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 
@@ -39,103 +41,255 @@ absl::StatusOr<std::string> RandomHex(size_t bytes) {
 
 }  // namespace
 
-Core::Core(const order_service::SymbolTable* symbols, uint32_t partitions,
-           engine::node::ShardRunner* runner, const gateway::WallClock* clock)
-    : symbols_(symbols), runner_(runner), clock_(clock), books_(symbols->size()) {
-  std::vector<order_service::Partition*> raw;
-  for (order_service::PartitionId p = 0; p < partitions; ++p) {
-    parts_.push_back(std::make_unique<order_service::Partition>(p, partitions, symbols, this, this,
-                                                                /*journal=*/nullptr));
-    raw.push_back(parts_.back().get());
+Core::Core(const order_service::SymbolTable* symbols, CoreOptions options,
+           const gateway::WallClock* clock)
+    : symbols_(symbols),
+      options_(std::move(options)),
+      clock_(clock),
+      books_(symbols->size()),
+      quotes_(new Quote3[symbols->size()]),
+      posted_(options_.partitions, 0),
+      scratch_(options_.partitions) {}
+
+Core::~Core() { Stop(); }
+
+absl::Status Core::Recover(std::string* report) {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", options_.dir, ": ", ec.message()));
+  const uint32_t n = options_.partitions;
+  std::vector<order_service::PartitionWorker*> raw;
+  uint64_t records = 0;
+  protocol::UserId max_user = 0;
+  for (order_service::PartitionId p = 0; p < n; ++p) {
+    const std::string path =
+        (std::filesystem::path(options_.dir) / absl::StrCat("partition-", p, ".log")).string();
+    auto opened = order_service::PartitionLog::Open(path, {options_.sync});
+    if (!opened.ok()) return opened.status();
+    logs_.push_back(std::move(opened->log));
+    workers_.push_back(std::make_unique<order_service::PartitionWorker>(
+        p, n, symbols_, this, this, logs_.back().get(),
+        [this](const absl::Status& s) {
+          std::fprintf(stderr, "exchange: partition log failed: %s\n", s.ToString().c_str());
+          if (options_.on_fatal) options_.on_fatal();
+        }));
+    order_service::Partition& part = workers_.back()->partition();
+    for (size_t i = 0; i < opened->records.size(); ++i) {
+      if (absl::Status s = part.Replay(opened->records[i]); !s.ok()) {
+        return absl::DataLossError(
+            absl::StrCat(path, ": record ", i, " does not replay: ", s.message()));
+      }
+    }
+    // Replay re-derives the commands the partition sent; the engine has its
+    // own journal of them (FinishRecovery finds the ones it lacks).
+    workers_.back()->DiscardUnsent();
+    records += opened->records.size();
+    if (opened->cut_bytes != 0) {
+      absl::StrAppend(report, "partition ", p, ": cut a torn tail of ", opened->cut_bytes,
+                      " bytes\n");
+    }
+    for (protocol::UserId u : part.Users()) max_user = std::max(max_user, u);
+    raw.push_back(workers_.back().get());
   }
-  service_ = std::make_unique<order_service::LocalOrderService>(symbols, std::move(raw));
+  next_user_.store(max_user + 1);
+  api_ = std::make_unique<order_service::ThreadedOrderService>(symbols_, std::move(raw),
+                                                               options_.timeout);
+  absl::StrAppend(report, "order service: ", n, " partitions, ", records,
+                  " log records replayed, engine seq applied ", PartitionsEngineSeq(), "\n");
+  return absl::OkStatus();
 }
 
-Core::~Core() { StopPump(); }
-
-void Core::StartPump(std::function<void()> on_engine_stopped) {
-  pump_ = std::thread([this, f = std::move(on_engine_stopped)] { PumpLoop(f); });
+protocol::Seq Core::PartitionsEngineSeq() const {
+  protocol::Seq w = UINT64_MAX;
+  for (const auto& wk : workers_) {
+    w = std::min(w, wk->partition().stream_seq(kStream));
+  }
+  return workers_.empty() ? 0 : w;
 }
 
-void Core::StopPump() {
+namespace {
+
+// Calls add(partition) for each partition that owns a side of `e`; market
+// data (LevelChanged) concerns none.
+template <typename F>
+void ForOwners(const protocol::Event& e, uint32_t partitions, F add) {
+  if (e.type == protocol::EventType::kLevelChanged) return;
+  const order_service::PartitionId a = order_service::PartitionOfOrder(e.order_id);
+  if (a < partitions) add(a);
+  if (e.type == protocol::EventType::kTrade) {
+    const order_service::PartitionId m = order_service::PartitionOfOrder(e.maker_id);
+    if (m != a && m < partitions) add(m);
+  }
+}
+
+}  // namespace
+
+void Core::DeliverRecovered(protocol::Seq seq, const protocol::Event* events, size_t n) {
+  for (auto& v : scratch_) v.clear();
+  for (size_t i = 0; i < n; ++i) {
+    ForOwners(events[i], options_.partitions,
+              [&](order_service::PartitionId p) { scratch_[p].push_back(events[i]); });
+  }
+  for (order_service::PartitionId p = 0; p < options_.partitions; ++p) {
+    if (!scratch_[p].empty()) {
+      workers_[p]->partition().OnEngineEvents(kStream, seq, scratch_[p].data(), scratch_[p].size());
+    }
+  }
+}
+
+absl::StatusOr<size_t> Core::FinishRecovery(protocol::Seq engine_seq, const engine::Shard& shard) {
+  for (order_service::PartitionId p = 0; p < options_.partitions; ++p) {
+    order_service::Partition& part = workers_[p]->partition();
+    if (part.stream_seq(kStream) > engine_seq) {
+      return absl::DataLossError(absl::StrCat(
+          "partition ", p, " has applied engine events up to seq ", part.stream_seq(kStream),
+          " but the engine journal ends at seq ", engine_seq,
+          ": the engine lost journaled commands (journal_policy none and a machine crash?)"));
+    }
+    part.OnEngineEvents(kStream, engine_seq, nullptr, 0);
+    if (absl::Status s = logs_[p]->Sync(); !s.ok()) return s;
+    posted_[p] = engine_seq;
+    for (const protocol::Command& c : part.UnconfirmedCommands()) resend_.push_back(c);
+  }
+  std::vector<engine::LevelView> levels;
+  for (const auto& spec : symbols_->symbols()) {
+    const engine::OrderBook* b = shard.book(spec.id);
+    if (b == nullptr) continue;
+    levels.resize(b->resting_orders() + 1);
+    Book& book = books_[spec.id];
+    book.bids.clear();
+    book.asks.clear();
+    for (protocol::Side side : {protocol::Side::kBuy, protocol::Side::kSell}) {
+      const size_t k = b->Depth(side, levels.data(), levels.size());
+      for (size_t i = 0; i < k; ++i) {
+        if (side == protocol::Side::kBuy) {
+          book.bids[levels[i].price] = levels[i].total;
+        } else {
+          book.asks[levels[i].price] = levels[i].total;
+        }
+      }
+    }
+    Quote3& q = quotes_[spec.id];
+    q.bid.store(book.bids.empty() ? 0 : book.bids.begin()->first);
+    q.ask.store(book.asks.empty() ? 0 : book.asks.begin()->first);
+    q.last.store(b->last_trade_price());
+  }
+  return resend_.size();
+}
+
+void Core::Start(engine::node::ShardRunner* runner) {
+  runner_ = runner;
+  for (const protocol::Command& c : resend_) Send(c);
+  for (auto& w : workers_) w->Start();
+  pump_ = std::thread([this] { PumpLoop(); });
+  started_ = true;
+}
+
+void Core::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
   stop_pump_.store(true, std::memory_order_release);
   if (pump_.joinable()) pump_.join();
+  for (auto& w : workers_) w->Stop();
 }
 
-void Core::PumpLoop(std::function<void()> on_engine_stopped) {
-  std::vector<protocol::Event> pending;
-  pending.reserve(4096);
-  protocol::Event buf[256];
+void Core::ApplyMarket(const protocol::Event& e) {
+  if (e.symbol >= books_.size()) return;
+  Quote3& q = quotes_[e.symbol];
+  if (e.type == protocol::EventType::kTrade) {
+    q.last.store(e.price, std::memory_order_relaxed);
+    return;
+  }
+  if (e.type != protocol::EventType::kLevelChanged) return;
+  Book& b = books_[e.symbol];
+  if (e.side == protocol::Side::kBuy) {
+    if (e.qty == 0) {
+      b.bids.erase(e.price);
+    } else {
+      b.bids[e.price] = e.qty;
+    }
+    q.bid.store(b.bids.empty() ? 0 : b.bids.begin()->first, std::memory_order_relaxed);
+  } else {
+    if (e.qty == 0) {
+      b.asks.erase(e.price);
+    } else {
+      b.asks[e.price] = e.qty;
+    }
+    q.ask.store(b.asks.empty() ? 0 : b.asks.begin()->first, std::memory_order_relaxed);
+  }
+}
+
+void Core::Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through) {
+  // A partition with no event in this round still hears of the seq now and
+  // then, so that its journaled watermark never lags far behind the engine
+  // (a restart replays the engine from a snapshot at or before it).
+  constexpr protocol::Seq kMarkerLag = 1024;
+  for (auto& v : scratch_) v.clear();
+  for (size_t i = 0; i < n; ++i) {
+    ForOwners(ev[i], options_.partitions,
+              [&](order_service::PartitionId p) { scratch_[p].push_back(ev[i]); });
+  }
+  for (order_service::PartitionId p = 0; p < options_.partitions; ++p) {
+    if (scratch_[p].empty() && through - posted_[p] < kMarkerLag) continue;
+    workers_[p]->PostEvents(kStream, through, std::move(scratch_[p]));
+    scratch_[p] = {};
+    posted_[p] = through;
+  }
+}
+
+void Core::PumpLoop() {
+  constexpr size_t kMaxPoll = 8192;
+  std::vector<protocol::Event> buf;
+  buf.reserve(2 * kMaxPoll);
   int idle = 0;
-  bool reported = false;
   for (;;) {
     // Read before polling: once set, the runner has stopped and published
     // everything, so an empty poll afterwards means nothing is left.
     const bool stop = stop_pump_.load(std::memory_order_acquire);
-    const size_t n = runner_->PollEvents(buf, std::size(buf));
-    pending.insert(pending.end(), buf, buf + n);
-    if (!pending.empty()) {
-      // try_lock: never wait for a handler that may itself wait for the
-      // engine (Send on a full input ring); keep draining the runner instead.
-      std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
-      if (lock.owns_lock()) {
-        for (const protocol::Event& e : pending) Route(e);
-        pending.clear();
+    const size_t got = runner_->PollEvents(
+        [&](const protocol::Event& e) {
+          buf.push_back(e);
+          ApplyMarket(e);
+          if (options_.on_market_event) options_.on_market_event(e);
+        },
+        kMaxPoll);
+    if (!buf.empty()) {
+      // The runner publishes each command's events in one piece, so when the
+      // poll drained the ring every group in buf is whole. A full poll may
+      // have stopped inside a group: keep the last seq's events for the next
+      // round.
+      size_t complete = buf.size();
+      if (got == kMaxPoll) {
+        const protocol::Seq last = buf.back().seq;
+        while (complete > 0 && buf[complete - 1].seq == last) --complete;
+      }
+      if (complete > 0) {
+        Dispatch(buf.data(), complete, buf[complete - 1].seq);
+        buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(complete));
       }
     }
-    if (!reported && runner_->stopped()) {
-      reported = true;
-      if (on_engine_stopped) on_engine_stopped();
-    }
-    if (n != 0) {
+    if (got != 0) {
       idle = 0;
       continue;
     }
-    if (stop && pending.empty()) return;
+    if (stop && buf.empty()) return;
     if (++idle < 64) {
       std::this_thread::yield();
     } else {
-      std::this_thread::sleep_for(std::chrono::microseconds(100));
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
-  }
-}
-
-void Core::Route(const protocol::Event& e) {
-  if (e.symbol < books_.size()) {
-    Book& b = books_[e.symbol];
-    if (e.type == protocol::EventType::kLevelChanged) {
-      if (e.side == protocol::Side::kBuy) {
-        if (e.qty == 0)
-          b.bids.erase(e.price);
-        else
-          b.bids[e.price] = e.qty;
-      } else {
-        if (e.qty == 0)
-          b.asks.erase(e.price);
-        else
-          b.asks[e.price] = e.qty;
-      }
-      return;
-    }
-    if (e.type == protocol::EventType::kTrade) b.last = e.price;
-  }
-  const order_service::PartitionId a = order_service::PartitionOfOrder(e.order_id);
-  if (a < parts_.size()) parts_[a]->OnEngineEvent(e);
-  if (e.type == protocol::EventType::kTrade) {
-    const order_service::PartitionId m = order_service::PartitionOfOrder(e.maker_id);
-    if (m != a && m < parts_.size()) parts_[m]->OnEngineEvent(e);
   }
 }
 
 void Core::Send(const protocol::Command& cmd) {
-  // The input ring holds 16k commands; a full one means the engine is behind,
-  // and waiting here (under mu_) is the backpressure of this first version.
+  std::lock_guard<std::mutex> lock(send_mu_);
+  // A full input ring means the engine is behind: waiting here is the
+  // backpressure (the partition's next batch waits with it).
   while (!runner_->Submit(cmd)) {
-    if (runner_->stopped()) {
-      // The journal failed: the process is shutting down with exit code 1.
-      ++dropped_commands_;
-      return;
-    }
+    // Stopped (shutdown, or its journal failed): the command is dropped. A
+    // new order stays unconfirmed and is sent again by the next start; a
+    // cancel was not answered, so its client knows nothing happened.
+    if (runner_->stopped() || !runner_->running()) return;
     std::this_thread::yield();
   }
 }
@@ -143,10 +297,10 @@ void Core::Send(const protocol::Command& cmd) {
 order_service::MarketQuote Core::Quote(protocol::SymbolId symbol) const {
   order_service::MarketQuote q;
   if (symbol >= books_.size()) return q;
-  const Book& b = books_[symbol];
-  if (!b.bids.empty()) q.best_bid = b.bids.begin()->first;
-  if (!b.asks.empty()) q.best_ask = b.asks.begin()->first;
-  q.last = b.last;
+  const Quote3& s = quotes_[symbol];
+  q.best_bid = s.bid.load(std::memory_order_relaxed);
+  q.best_ask = s.ask.load(std::memory_order_relaxed);
+  q.last = s.last.load(std::memory_order_relaxed);
   return q;
 }
 
@@ -155,11 +309,15 @@ absl::StatusOr<Core::NewUser> Core::CreateUser() {
   if (!key.ok()) return key.status();
   auto secret = RandomHex(32);
   if (!secret.ok()) return secret.status();
-  std::lock_guard<std::mutex> lock(mu_);
-  protocol::UserId id = next_user_++;
-  order_service::Partition& p = service_->PartitionFor(id);
-  if (absl::Status s = p.CreateUser(id); !s.ok()) return s;
-  if (absl::Status s = p.AddApiKey(id, *key, *secret); !s.ok()) return s;
+  const protocol::UserId id = next_user_.fetch_add(1);
+  auto s = api_->WorkerFor(id).Call(
+      [id, k = *key, sec = *secret](order_service::Partition& p) mutable -> absl::Status {
+        if (absl::Status st = p.CreateUser(id); !st.ok()) return st;
+        return p.AddApiKey(id, std::move(k), std::move(sec));
+      },
+      options_.timeout);
+  if (!s) return absl::UnavailableError("order service timeout");
+  if (!s->ok()) return *s;
   return NewUser{id, *std::move(key), *std::move(secret)};
 }
 
@@ -169,103 +327,21 @@ absl::StatusOr<order_service::BalanceInfo> Core::ChangeBalance(protocol::UserId 
   const auto asset_id = symbols_->FindAsset(asset);
   if (!asset_id) return absl::NotFoundError("asset");
   if (delta == 0) return absl::InvalidArgumentError("amount");
-  std::lock_guard<std::mutex> lock(mu_);
-  order_service::Partition& p = service_->PartitionFor(user);
-  if (!p.HasUser(user)) return absl::NotFoundError("userId");
   const protocol::Timestamp now = clock_->NowNanos();
-  absl::Status s =
-      delta > 0 ? p.Credit(user, asset, delta, now) : p.Withdraw(user, asset, -delta, now);
-  if (!s.ok()) return s;
-  auto account = p.Account(user);
-  if (!account.ok()) return absl::InternalError("account lookup failed");
-  return account.value().balances[*asset_id];
+  auto r = api_->WorkerFor(user).Call(
+      [user, a = std::string(asset), delta, now, idx = *asset_id](
+          order_service::Partition& p) -> absl::StatusOr<order_service::BalanceInfo> {
+        if (!p.HasUser(user)) return absl::NotFoundError("userId");
+        absl::Status s =
+            delta > 0 ? p.Credit(user, a, delta, now) : p.Withdraw(user, a, -delta, now);
+        if (!s.ok()) return s;
+        auto account = p.Account(user);
+        if (!account.ok()) return absl::InternalError("account lookup failed");
+        return account.value().balances[idx];
+      },
+      options_.timeout);
+  if (!r) return absl::UnavailableError("order service timeout");
+  return *std::move(r);
 }
-
-size_t Core::OpenOrders() {
-  size_t n = 0;
-  for (const auto& p : parts_) n += p->open_orders();
-  return n;
-}
-
-size_t Core::CancelAllOpenOrders(std::chrono::milliseconds timeout) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (OpenOrders() == 0) return 0;
-    const protocol::Timestamp now = clock_->NowNanos();
-    for (const auto& p : parts_) {
-      for (protocol::UserId u : p->Users()) {
-        for (const auto& s : symbols_->symbols()) {
-          (void)p->CancelOpenOrders(u, s.name, now);  // -2011 when none: fine
-        }
-      }
-    }
-  }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      const size_t left = OpenOrders();
-      if (left == 0 || std::chrono::steady_clock::now() >= deadline) return left;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
-
-// ---- LockedOrderService ----
-
-#define XC_LOCKED(call)                          \
-  std::lock_guard<std::mutex> lock(core_->mu()); \
-  return core_->service().call
-
-std::vector<order_service::SymbolConfig> LockedOrderService::ExchangeInfo() const {
-  XC_LOCKED(ExchangeInfo());
-}
-std::optional<order_service::ApiKeyRecord> LockedOrderService::LookupApiKey(
-    std::string_view api_key) const {
-  XC_LOCKED(LookupApiKey(api_key));
-}
-order_service::ApiResult<order_service::OrderInfo> LockedOrderService::PlaceOrder(
-    const order_service::PlaceOrderRequest& req) {
-  XC_LOCKED(PlaceOrder(req));
-}
-std::optional<order_service::ApiError> LockedOrderService::TestOrder(
-    const order_service::PlaceOrderRequest& req) {
-  XC_LOCKED(TestOrder(req));
-}
-order_service::ApiResult<order_service::OrderInfo> LockedOrderService::CancelOrder(
-    const order_service::OrderRef& ref) {
-  XC_LOCKED(CancelOrder(ref));
-}
-order_service::ApiResult<std::vector<order_service::OrderInfo>>
-LockedOrderService::CancelOpenOrders(protocol::UserId user, std::string_view symbol,
-                                     protocol::Timestamp now) {
-  XC_LOCKED(CancelOpenOrders(user, symbol, now));
-}
-order_service::ApiResult<order_service::CancelReplaceResult> LockedOrderService::CancelReplace(
-    const order_service::CancelReplaceRequest& req) {
-  XC_LOCKED(CancelReplace(req));
-}
-order_service::ApiResult<order_service::OrderInfo> LockedOrderService::QueryOrder(
-    const order_service::OrderRef& ref) const {
-  XC_LOCKED(QueryOrder(ref));
-}
-order_service::ApiResult<std::vector<order_service::OrderInfo>> LockedOrderService::OpenOrders(
-    protocol::UserId user, std::string_view symbol) const {
-  XC_LOCKED(OpenOrders(user, symbol));
-}
-order_service::ApiResult<std::vector<order_service::OrderInfo>> LockedOrderService::AllOrders(
-    protocol::UserId user, std::string_view symbol) const {
-  XC_LOCKED(AllOrders(user, symbol));
-}
-order_service::ApiResult<std::vector<order_service::TradeInfo>> LockedOrderService::MyTrades(
-    protocol::UserId user, std::string_view symbol) const {
-  XC_LOCKED(MyTrades(user, symbol));
-}
-order_service::ApiResult<order_service::AccountInfo> LockedOrderService::Account(
-    protocol::UserId user) const {
-  XC_LOCKED(Account(user));
-}
-
-#undef XC_LOCKED
 
 }  // namespace xc::exchange

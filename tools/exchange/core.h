@@ -1,8 +1,37 @@
 #pragma once
-// Core: the order service of the one-process exchange, wired to one engine
-// ShardRunner, behind one mutex (first version; see exchange_main.cc).
+// Core: the order service of the one-process exchange (PartitionWorkers, one
+// thread and one log file each) wired to one engine ShardRunner, and the
+// restart story that ties the two journals together.
+//
+// Flow of an order: gateway I/O thread -> ThreadedOrderService -> the user's
+// PartitionWorker (validate, lock funds, journal, sync) -> Core::Send ->
+// runner (match, journal, sync) -> event pump -> the workers of the orders'
+// owners (settle, journal, sync) -> the waiting gateway thread answers.
+//
+// Restart (DESIGN.md invariants 2, 3, 5). Each partition journals its inputs,
+// engine events included, in batches that carry the engine seq they cover
+// (Partition::OnEngineEvents). At start:
+//   1. Recover(): replay every partition log -> partition state as of its
+//      last synced batch, and the engine seq W each has applied;
+//   2. the engine recovers from its newest snapshot at or before min W
+//      (RecoveryOptions::snapshot_at_most) plus its journal, and every event
+//      it replays goes through DeliverRecovered() to the partitions, which
+//      skip what they already have: fills and cancels the crash kept from
+//      them are applied now, exactly once;
+//   3. FinishRecovery(): every order a partition journaled and sent but the
+//      engine never journaled (the crash cut it on the way) is unconfirmed;
+//      its client got no answer (answers wait for the engine); its command is
+//      sent again, so the two sides agree. Quotes are seeded from the books.
+// Hence nothing acknowledged is lost and nothing is applied twice; a test
+// kills the process at random points and checks it (tests/exchange_crash_test).
+//
+// Threads: Send from any worker thread (one mutex makes the runner's single
+// producer role safe); the pump thread owns the quote books and polls the
+// runner; admin calls from any thread. Setup (Recover, DeliverRecovered,
+// FinishRecovery, Start) on one thread before anything runs.
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,119 +42,116 @@
 
 #include "absl/status/statusor.h"
 #include "xc/engine/node/shard_runner.h"
+#include "xc/engine/shard.h"
 #include "xc/gateway/rest_api.h"
 #include "xc/order_service/engine_link.h"
-#include "xc/order_service/local_order_service.h"
-#include "xc/order_service/partition.h"
+#include "xc/order_service/partition_log.h"
+#include "xc/order_service/partition_worker.h"
 #include "xc/order_service/symbol_table.h"
+#include "xc/order_service/threaded_order_service.h"
 
 namespace xc::exchange {
 
-// Owns the partitions and the LocalOrderService over them, is their
-// EngineLink (commands -> runner->Submit) and MarketView (best bid/ask from
-// the engine's LevelChanged events, last price from Trades), and runs the
-// event pump thread (runner->PollEvents -> Partition::OnEngineEvent).
-//
-// Thread safety: every use of the order service, the partitions and the
-// market view happens under mu() (Send and Quote are called by partitions,
-// hence under it too). The pump is the runner's only consumer; Send, called
-// under mu(), is its only producer.
+struct CoreOptions {
+  uint32_t partitions = 2;
+  // Directory of the partition logs (partition-<i>.log); created if missing.
+  std::string dir;
+  // fdatasync each partition batch (false: page cache only).
+  bool sync = true;
+  // How long a client request waits for the order service + engine.
+  std::chrono::milliseconds timeout{10'000};
+  // Called on the pump thread for every engine event (market data), in order.
+  std::function<void(const protocol::Event&)> on_market_event;
+  // Called once when a partition log fails (the process must exit).
+  std::function<void()> on_fatal;
+};
+
 class Core : public order_service::EngineLink, public order_service::MarketView {
  public:
-  // Borrows all arguments. REQUIRES: the runner is started and outlives this.
-  Core(const order_service::SymbolTable* symbols, uint32_t partitions,
-       engine::node::ShardRunner* runner, const gateway::WallClock* clock);
-  ~Core() override;  // StopPump()
+  // Engine stream id of the one shard (Partition::OnEngineEvents).
+  static constexpr uint32_t kStream = 0;
 
-  // Starts the pump thread. on_engine_stopped runs (once, on the pump thread)
-  // if the runner stops accepting commands (journal failure).
-  void StartPump(std::function<void()> on_engine_stopped);
-  // Stops the pump after delivering every event the runner has published.
-  // Call after runner->Stop(). Idempotent.
-  void StopPump();
+  Core(const order_service::SymbolTable* symbols, CoreOptions options,
+       const gateway::WallClock* clock);
+  ~Core() override;  // Stop()
 
-  std::mutex& mu() { return mu_; }
-  // REQUIRES: mu() held.
-  order_service::LocalOrderService& service() { return *service_; }
+  // ---- setup, in this order ----
+  // Step 1: opens and replays the partition logs. Errors: log I/O; a record
+  // the partition refuses (DataLoss naming the file and record).
+  [[nodiscard]] absl::Status Recover(std::string* report);
+  // The engine seq every partition has applied (the minimum).
+  protocol::Seq PartitionsEngineSeq() const;
+  // Step 2: the events of the replayed engine command `seq`.
+  void DeliverRecovered(protocol::Seq seq, const protocol::Event* events, size_t n);
+  // Step 3: the engine recovered through `engine_seq` into `shard`. Seeds
+  // the quotes, makes the partitions' recovery records durable, and returns
+  // how many unconfirmed orders will be sent again by Start.
+  [[nodiscard]] absl::StatusOr<size_t> FinishRecovery(protocol::Seq engine_seq,
+                                                      const engine::Shard& shard);
+  // Step 4: sends the unconfirmed orders, starts the workers and the pump.
+  // REQUIRES: the runner is started and outlives Stop().
+  void Start(engine::node::ShardRunner* runner);
+  // After runner->Stop(): delivers every event the runner published, then
+  // stops the workers (their last batch is synced). Idempotent.
+  void Stop();
 
+  order_service::OrderServiceApi& api() { return *api_; }
+
+  // ---- admin (any thread, after Start) ----
   struct NewUser {
     protocol::UserId user = 0;
     std::string api_key, secret_key;
   };
-  // Creates the next user id with a fresh API key + secret (64 hex chars each
-  // from /dev/urandom). Takes mu(). Internal if /dev/urandom fails.
+  // The next user id with a fresh API key + secret (64 hex chars each from
+  // /dev/urandom), durable when it returns. Internal if /dev/urandom fails;
+  // Unavailable on timeout.
   [[nodiscard]] absl::StatusOr<NewUser> CreateUser();
   // Credits (delta > 0) or withdraws (delta < 0) `asset` of `user`; returns
-  // the balance afterwards. Takes mu(). NotFound "userId" / "asset";
+  // the balance afterwards, durable. NotFound "userId" / "asset";
   // FailedPrecondition when the free balance is short; InvalidArgument for 0.
   [[nodiscard]] absl::StatusOr<order_service::BalanceInfo> ChangeBalance(
       protocol::UserId user, std::string_view asset, order_service::Amount delta);
 
-  // Sends a mass cancel for every open order of every user and waits (up to
-  // `timeout`) until the engine has confirmed them. Shutdown only, after the
-  // HTTP servers stopped. Returns the open orders left (0 normally).
-  size_t CancelAllOpenOrders(std::chrono::milliseconds timeout = std::chrono::seconds(5));
-
-  // EngineLink / MarketView. REQUIRES: mu() held (called by partitions).
+  // EngineLink (worker threads) / MarketView (worker threads).
   void Send(const protocol::Command& cmd) override;
   order_service::MarketQuote Quote(protocol::SymbolId symbol) const override;
 
+  uint64_t resent_orders() const { return resend_.size(); }
+
  private:
-  struct Book {
+  struct Book {  // pump thread (setup thread before Start)
     std::map<protocol::Price, protocol::Qty, std::greater<>> bids;
     std::map<protocol::Price, protocol::Qty> asks;
-    protocol::Price last = 0;
   };
-  void PumpLoop(std::function<void()> on_engine_stopped);
-  void Route(const protocol::Event& e);  // REQUIRES: mu() held
-  size_t OpenOrders();                   // REQUIRES: mu() held
+  struct Quote3 {  // written by the pump, read by workers
+    std::atomic<protocol::Price> bid{0}, ask{0}, last{0};
+  };
+  void PumpLoop();
+  void ApplyMarket(const protocol::Event& e);
+  // Splits complete groups [0, n) by owning partition and posts them.
+  void Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through);
 
   const order_service::SymbolTable* symbols_;
-  engine::node::ShardRunner* runner_;
+  CoreOptions options_;
   const gateway::WallClock* clock_;
+  engine::node::ShardRunner* runner_ = nullptr;
 
-  std::mutex mu_;
-  std::vector<std::unique_ptr<order_service::Partition>> parts_;  // guarded by mu_
-  std::unique_ptr<order_service::LocalOrderService> service_;     // guarded by mu_
-  std::vector<Book> books_;                                       // guarded by mu_
-  protocol::UserId next_user_ = 1;                                // guarded by mu_
-  uint64_t dropped_commands_ = 0;                                 // guarded by mu_
+  std::vector<std::unique_ptr<order_service::PartitionLog>> logs_;
+  std::vector<std::unique_ptr<order_service::PartitionWorker>> workers_;
+  std::unique_ptr<order_service::ThreadedOrderService> api_;
+  std::vector<protocol::Command> resend_;
 
+  std::mutex send_mu_;  // the runner's producer role
+  std::vector<Book> books_;
+  std::unique_ptr<Quote3[]> quotes_;
+  std::vector<protocol::Seq> posted_;  // pump: last `through` posted per partition
+  std::vector<std::vector<protocol::Event>> scratch_;  // pump: per partition
+
+  std::atomic<protocol::UserId> next_user_{1};
   std::thread pump_;
   std::atomic<bool> stop_pump_{false};
-};
-
-// OrderServiceApi that takes core->mu() around each call of the
-// LocalOrderService (what the gateway's RestApi is given).
-class LockedOrderService final : public order_service::OrderServiceApi {
- public:
-  explicit LockedOrderService(Core* core) : core_(core) {}
-
-  std::vector<order_service::SymbolConfig> ExchangeInfo() const override;
-  std::optional<order_service::ApiKeyRecord> LookupApiKey(std::string_view api_key) const override;
-  order_service::ApiResult<order_service::OrderInfo> PlaceOrder(
-      const order_service::PlaceOrderRequest& req) override;
-  std::optional<order_service::ApiError> TestOrder(
-      const order_service::PlaceOrderRequest& req) override;
-  order_service::ApiResult<order_service::OrderInfo> CancelOrder(
-      const order_service::OrderRef& ref) override;
-  order_service::ApiResult<std::vector<order_service::OrderInfo>> CancelOpenOrders(
-      protocol::UserId user, std::string_view symbol, protocol::Timestamp now) override;
-  order_service::ApiResult<order_service::CancelReplaceResult> CancelReplace(
-      const order_service::CancelReplaceRequest& req) override;
-  order_service::ApiResult<order_service::OrderInfo> QueryOrder(
-      const order_service::OrderRef& ref) const override;
-  order_service::ApiResult<std::vector<order_service::OrderInfo>> OpenOrders(
-      protocol::UserId user, std::string_view symbol) const override;
-  order_service::ApiResult<std::vector<order_service::OrderInfo>> AllOrders(
-      protocol::UserId user, std::string_view symbol) const override;
-  order_service::ApiResult<std::vector<order_service::TradeInfo>> MyTrades(
-      protocol::UserId user, std::string_view symbol) const override;
-  order_service::ApiResult<order_service::AccountInfo> Account(
-      protocol::UserId user) const override;
-
- private:
-  Core* core_;
+  bool started_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace xc::exchange

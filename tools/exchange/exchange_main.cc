@@ -6,18 +6,15 @@
 // client HTTP server's I/O thread(s) and the admin server's I/O thread; main
 // waits for SIGTERM/SIGINT.
 //
-// Order-service threading (first version): LocalOrderService and its
-// partitions are single-threaded, so every access goes through ONE mutex
-// (Core::mu_): the client API through LockedOrderService, the admin API, and
-// the event pump. Commands leave under that mutex through Core::Send
-// (ShardRunner's single producer role is thus held by one thread at a time).
-// The pump never blocks on the engine while holding the mutex: it polls the
-// runner's events into a private buffer and applies them only when it gets
-// the mutex (try_lock), so a Send spinning on a full input ring cannot
-// deadlock with it.
+// The order service runs as PartitionWorkers (one thread and one log file
+// per user partition, tools/exchange/core.h); the gateway's I/O threads block
+// on it until the engine has confirmed what they asked.
 //
-// Persistence: the engine journals its commands (DATA/engine) and snapshots;
-// the order service's users, keys, balances and orders are in memory only.
+// Persistence: the engine journals its commands and snapshots its books
+// (DATA/engine); each order-service partition journals its inputs
+// (DATA/orders). A restart from the same data directory, after a clean stop
+// or a crash, restores users, keys, balances, open orders and books
+// (core.h, "Restart").
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -81,13 +78,13 @@ Admin API (default 127.0.0.1:8081; wrapped by exctl):
   POST /admin/v1/balances  {"userId":1,"asset":"USDT","amount":"1000.5"}
                            (a negative amount withdraws from the free balance)
 
-PERSISTENCE: only the engine (order books) is journaled. Users, API keys,
-balances and order history live in memory and are LOST at exit. On SIGTERM /
-SIGINT the exchange stops accepting, finishes in-flight requests, cancels
-every open order (so the journaled books end empty and match the empty order
-service of the next start), snapshots and flushes the journal, and exits 0.
-After a crash the journal may hold resting orders that no user owns any more:
-the exchange then refuses to start; move DATA/engine away to start afresh.
+Persistence: the engine's journal and snapshots (DATA/engine) and one log
+per order-service partition (DATA/orders) hold everything: a restart from
+the same data directory, after SIGTERM or a crash, restores users, API keys,
+balances, open orders and order books. journal_policy applies to both
+(fsync: an answer is sent only once what it reports is on disk).
+On SIGTERM / SIGINT the exchange stops accepting, finishes in-flight
+requests, snapshots and flushes the journals, and exits 0.
 )";
 
 std::atomic<bool> g_fatal{false};
@@ -155,6 +152,22 @@ int Run(int argc, char** argv) {
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
+  // ---- order service: replay the partition logs ----
+  gateway::SystemWallClock clock;
+  CoreOptions core_opts;
+  core_opts.partitions = config->partitions;
+  core_opts.dir = (std::filesystem::path(config->data_dir) / "orders").string();
+  core_opts.sync = policy->mode != engine::DurabilityPolicy::Mode::kNone;
+  core_opts.on_fatal = [] { g_fatal.store(true); };
+  Core core(&*table, core_opts, &clock);
+  {
+    std::string report;
+    if (absl::Status s = core.Recover(&report); !s.ok()) {
+      return Fail(absl::StrCat("order service recovery: ", s.ToString()));
+    }
+    std::fputs(report.c_str(), stdout);
+  }
+
   // ---- engine: recover, then journal + snapshots + runner ----
   const std::string engine_dir = (std::filesystem::path(config->data_dir) / "engine").string();
   std::error_code ec;
@@ -192,20 +205,22 @@ int Run(int argc, char** argv) {
         return Fail(st.ToString());
       }
     }
-    auto r = engine::RecoverShard(store->get(), **sink, &probe);
+    // From a snapshot no newer than what every partition has applied, so
+    // that the replay hands each partition the events it missed (core.h).
+    engine::RecoveryOptions rec;
+    rec.snapshot_at_most = core.PartitionsEngineSeq();
+    rec.on_events = [&core](protocol::Seq seq, const engine::EventBuffer& ev) {
+      core.DeliverRecovered(seq, ev.begin(), ev.size());
+    };
+    auto r = engine::RecoverShard(store->get(), **sink, &probe, rec);
     if (!r.ok()) return Fail(absl::StrCat("engine recovery: ", r.status().ToString()));
     last_seq = r->last_seq;
+    auto resend = core.FinishRecovery(last_seq, probe);
+    if (!resend.ok()) return Fail(absl::StrCat("recovery: ", resend.status().ToString()));
     size_t live = 0;
-    for (const auto& s : table->symbols()) {
-      live += probe.book(s.id)->resting_orders() + probe.book(s.id)->pending_stops();
-    }
-    if (live != 0) {
-      return Fail(absl::StrCat(
-          "the engine journal in ", engine_dir, " holds ", live,
-          " live orders from a previous run that did not shut down cleanly; their owners "
-          "(order-service state) are not persisted, so they cannot be settled. Move ",
-          engine_dir, " away to start afresh."));
-    }
+    for (const auto& s : table->symbols()) live += probe.book(s.id)->resting_orders();
+    std::printf("engine: %zu resting orders; %zu unconfirmed orders will be sent again\n", live,
+                *resend);
     probe.SaveTo(&image);
     probe_hash = probe.StateHash();
     std::printf("engine: recovered seq %llu (snapshot %llu, %llu replayed)\n",
@@ -244,13 +259,9 @@ int Run(int argc, char** argv) {
   if (absl::Status s = snaps->Start(); !s.ok()) return Fail(s.ToString());
   if (absl::Status s = runner->Start(); !s.ok()) return Fail(s.ToString());
 
-  // ---- order service + event pump ----
-  gateway::SystemWallClock clock;
-  Core core(&*table, config->partitions, runner.get(), &clock);
-  core.StartPump([] { g_fatal.store(true); });
-
-  LockedOrderService locked(&core);
-  gateway::RestApi rest(locked, clock);
+  // ---- order service workers + event pump ----
+  core.Start(runner.get());
+  gateway::RestApi rest(core.api(), clock);
   gateway::HttpServerOptions client_opts;
   client_opts.address = config->listen_addr;
   client_opts.port = config->port;
@@ -266,10 +277,9 @@ int Run(int argc, char** argv) {
   admin.Register(admin_server);
 
   auto shutdown_engine = [&] {
-    core.CancelAllOpenOrders();
     runner->RequestSnapshot();
     runner->Stop();  // drains; the pump keeps polling meanwhile
-    core.StopPump();
+    core.Stop();     // delivers the last events; the partitions sync them
     snaps->Stop();
     journal_thread.Stop();
     return journal->Close();
@@ -290,7 +300,6 @@ int Run(int argc, char** argv) {
   std::printf("data_dir=%s engine_cpu=%d journal_policy=%s symbols=%zu partitions=%u\n",
               config->data_dir.c_str(), runner->cpu(), policy->ToString().c_str(), table->size(),
               config->partitions);
-  std::printf("NOTE: users and balances are in memory only (lost at exit)\n");
   std::printf("ready\n");
   std::fflush(stdout);
 

@@ -67,6 +67,7 @@ class PartitionWorker final : private EngineLink {
   PartitionId id() const { return partition_.id(); }
   // REQUIRES: not running.
   Partition& partition() { return partition_; }
+  const Partition& partition() const { return partition_; }
   // Commands the partition produced while not running (recovery replay makes
   // some): dropped, not sent. REQUIRES: not running.
   void DiscardUnsent() { outbox_.clear(); }
