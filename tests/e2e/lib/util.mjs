@@ -3,7 +3,7 @@
 // Calls `fn` until `pred(value)` holds; returns that value. Throws with the
 // last value after timeoutMs. Orders answer before the engine has matched
 // (status NEW), so a test waits for the final state this way.
-export async function waitFor(fn, pred, { timeoutMs = 3000, intervalMs = 20, what = 'condition' } = {}) {
+export async function waitFor(fn, pred, { timeoutMs = 10000, intervalMs = 20, what = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
