@@ -99,10 +99,17 @@ export class Exchange {
     return r;
   }
 
-  // SIGKILL (a crash); keeps the data directory for a restart on it.
+  // SIGKILL (a crash); keeps the data directory for a restart on it
+  // (startExchange({dataDir: ex.dataDir})). -> {code: null, signal: 'SIGKILL'}
   async kill() {
     this.proc.kill('SIGKILL');
     return withTimeout(this.exited, 10000, 'exchange did not die after SIGKILL');
+  }
+
+  // Removes the temp directory (data included) of an exchange that has exited.
+  cleanup() {
+    if (!this.exit) throw new Error('cleanup() of a running exchange');
+    fs.rmSync(this.tmp, { recursive: true, force: true });
   }
 }
 
@@ -153,8 +160,10 @@ export async function startExchange(opts = {}) {
       }
     });
     ex.exited.then((r) => reject(new Error(`exchange exited during start: ${JSON.stringify(r)}\n${ex.output()}`)));
-  }), 20000, 'exchange not ready after 20 s').catch((e) => {
+  }), 20000, 'exchange not ready after 20 s').catch(async (e) => {
     proc.kill('SIGKILL');
+    await withTimeout(ex.exited, 5000, 'no exit').catch(() => {});
+    fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   });
   return ex;
