@@ -6,7 +6,10 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 if [ $# -lt 1 ]; then echo "usage: $0 EXCHANGE [FILE.test.mjs ...]" >&2; exit 2; fi
-export XC_EXCHANGE=$1
+# Absolute, because the tests run from tests/e2e.
+case $1 in /*) XC_EXCHANGE=$1 ;; *) XC_EXCHANGE=$PWD/$1 ;; esac
+export XC_EXCHANGE
+if [ ! -x "$XC_EXCHANGE" ]; then echo "FAIL: no exchange binary at $XC_EXCHANGE" >&2; exit 1; fi
 shift
 if ! command -v node >/dev/null 2>&1; then
   echo "FAIL: node is not installed; run scripts/install-node.sh" >&2; exit 1
