@@ -9,7 +9,7 @@ PKGS=(
   libabsl-dev libboost1.81-dev libsimdjson-dev liburing-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
   curl  # tests/exchange_smoke_test.sh
-  # node (for the API tests of later issues) is taken as installed; see README.
+  # node + npm for tests/e2e: scripts/install-node.sh (node may come from elsewhere).
 
 )
 

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+./scripts/install-node.sh  # node + tests/e2e/node_modules (npm ci)
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.ccache}
 
 ./scripts/build.sh release

@@ -1,0 +1,19 @@
+// Small helpers shared by the test files.
+
+// Calls `fn` until `pred(value)` holds; returns that value. Throws with the
+// last value after timeoutMs. Orders answer before the engine has matched
+// (status NEW), so a test waits for the final state this way.
+export async function waitFor(fn, pred, { timeoutMs = 10000, intervalMs = 20, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (pred(last)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
