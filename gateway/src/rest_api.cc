@@ -11,12 +11,26 @@
 #include "xc/order_service/api_error.h"
 #include "xc/order_service/decimal.h"
 #include "xc/order_service/messages.h"
+#include "src/rest_util.h"
 
 namespace xc::gateway {
 
 namespace os = xc::order_service;
 using os::ApiError;
 using os::ErrorId;
+using internal::Amt;
+using internal::AppendInt;
+using internal::Bool;
+using internal::Int;
+using internal::IsSymbolName;
+using internal::kSymbolPattern;
+using internal::kSymbolsPattern;
+using internal::Mandatory;
+using internal::Ms;
+using internal::OptionalInt;
+using internal::SetError;
+using internal::SplitSymbols;
+using internal::Str;
 
 protocol::Timestamp SystemWallClock::NowNanos() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -25,17 +39,6 @@ protocol::Timestamp SystemWallClock::NowNanos() const {
 }
 
 namespace {
-
-constexpr std::string_view kSymbolPattern = "^[A-Z0-9-_.]{1,20}$";
-constexpr std::string_view kSymbolsPattern =
-    "^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_.]{1,20}\"){0,}){0,1}\\]$";
-
-void AppendInt(int64_t v, std::string* out) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;
-  out->append(buf, end);
-}
 
 void AppendMs(const WallClock& clock, std::string* out) {
   AppendInt(clock.NowNanos() / 1'000'000, out);
@@ -154,45 +157,6 @@ std::string RenderSymbol(const os::SymbolConfig& c) {
            "\"allowedSelfTradePreventionModes\":[\"NONE\",\"EXPIRE_TAKER\",\"EXPIRE_MAKER\","
            "\"EXPIRE_BOTH\"]}");
   return j;
-}
-
-bool IsSymbolChar(char ch) {
-  return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
-         ch == '.';
-}
-
-bool IsSymbolName(std::string_view s) {
-  if (s.empty() || s.size() > 20) return false;
-  for (char ch : s) {
-    if (!IsSymbolChar(ch)) return false;
-  }
-  return true;
-}
-
-// Splits `["A","B"]` into names. False when `s` does not match
-// kSymbolsPattern.
-bool SplitSymbols(std::string_view s, std::vector<std::string_view>* out) {
-  if (s.size() < 2 || s.front() != '[' || s.back() != ']') return false;
-  s = s.substr(1, s.size() - 2);
-  if (s.empty()) return true;
-  for (;;) {
-    if (s.size() < 2 || s.front() != '"') return false;
-    size_t close = s.find('"', 1);
-    if (close == std::string_view::npos) return false;
-    std::string_view name = s.substr(1, close - 1);
-    if (!IsSymbolName(name)) return false;
-    out->push_back(name);
-    s.remove_prefix(close + 1);
-    if (s.empty()) return true;
-    if (s.front() != ',') return false;
-    s.remove_prefix(1);
-  }
-}
-
-void SetError(const ApiError& e, HttpResponse& resp) {
-  resp.set_status(e.http_status());
-  resp.body().clear();
-  e.AppendJson(&resp.body());
 }
 
 }  // namespace
@@ -324,10 +288,8 @@ std::pair<size_t, size_t> HistoryWindow(size_t n, size_t limit, bool from_start)
 // run to completion on their thread, so one object per thread suffices.
 thread_local RequestParams tl_params;
 
-constexpr int kDefaultLimit = 500;
-constexpr int kMaxLimit = 1000;
-
-int64_t Ms(protocol::Timestamp ns) { return ns / 1'000'000; }
+constexpr size_t kDefaultLimit = 500;
+constexpr size_t kMaxLimit = 1000;
 
 const char* StpName(protocol::StpMode m) {
   switch (m) {
@@ -348,27 +310,6 @@ std::optional<protocol::StpMode> ParseStp(std::string_view s) {
 }
 
 enum class RespType : uint8_t { kAck, kResult, kFull };
-
-// ,"name":"<8-decimal amount>"
-void Amt(std::string_view name, os::Amount v, std::string* out) {
-  out->append(",\"").append(name).append("\":\"");
-  os::AppendDecimal(v, os::kAmountDecimals, out);
-  out->push_back('"');
-}
-// ,"name":"<escaped text>"
-void Str(std::string_view name, std::string_view v, std::string* out) {
-  out->append(",\"").append(name).append("\":\"");
-  os::AppendJsonEscaped(v, out);
-  out->push_back('"');
-}
-// ,"name":<integer>
-void Int(std::string_view name, int64_t v, std::string* out) {
-  out->append(",\"").append(name).append("\":");
-  AppendInt(v, out);
-}
-void Bool(std::string_view name, bool v, std::string* out) {
-  out->append(",\"").append(name).append("\":").append(v ? "true" : "false");
-}
 
 // {"symbol":...,"orderId":...,"orderListId":-1 (no order lists here)
 void OpenOrderObject(const os::OrderInfo& o, std::string* out) {
@@ -485,41 +426,6 @@ void CancelledOrder(const os::OrderInfo& o, std::string_view cancel_id, int64_t 
   OptionalOrderFields(o, out);
   Str("selfTradePreventionMode", StpName(o.stp), out);
   out->push_back('}');
-}
-
-// A mandatory parameter: absent or empty is -1102.
-std::optional<ApiError> Mandatory(const RequestParams& p, std::string_view name,
-                                  std::string_view* out) {
-  auto v = p.Get(name);
-  if (!v || v->empty()) return os::errors::MandatoryParam(name);
-  *out = *v;
-  return std::nullopt;
-}
-
-// An optional integer parameter (times, ids, limit): nullopt when absent.
-std::optional<ApiError> OptionalInt(const RequestParams& p, std::string_view name,
-                                    std::optional<int64_t>* out) {
-  auto v = p.Get(name);
-  if (!v) return std::nullopt;
-  auto r = os::ParseInteger(name, *v);
-  if (!r.ok()) return r.error();
-  *out = r.value();
-  return std::nullopt;
-}
-
-// `limit`: default 500; 1..1000 (larger values are capped, as Binance does
-// for its history endpoints), 0 is -1130.
-std::optional<ApiError> Limit(const RequestParams& p, size_t* out) {
-  std::optional<int64_t> v;
-  if (auto e = OptionalInt(p, "limit", &v)) return e;
-  if (!v) {
-    *out = kDefaultLimit;
-  } else if (*v <= 0) {
-    return ApiError(ErrorId::kInvalidParameter, "limit");
-  } else {
-    *out = static_cast<size_t>(std::min<int64_t>(*v, kMaxLimit));
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -751,7 +657,7 @@ void RestApi::AllOrders(const HttpRequest& req, HttpResponse& resp) const {
   if (auto e = OptionalInt(p, "orderId", &order_id)) return SetError(*e, resp);
   if (auto e = OptionalInt(p, "startTime", &start)) return SetError(*e, resp);
   if (auto e = OptionalInt(p, "endTime", &end)) return SetError(*e, resp);
-  if (auto e = Limit(p, &limit)) return SetError(*e, resp);
+  if (auto e = internal::Limit(p, kDefaultLimit, kMaxLimit, &limit)) return SetError(*e, resp);
   auto r = orders_.AllOrders(key->user, symbol);
   if (!r.ok()) return SetError(r.error(), resp);
   // Oldest first. With orderId: the first `limit` orders from it; otherwise
@@ -824,7 +730,7 @@ void RestApi::MyTrades(const HttpRequest& req, HttpResponse& resp) const {
   if (auto e = OptionalInt(p, "startTime", &start)) return SetError(*e, resp);
   if (auto e = OptionalInt(p, "endTime", &end)) return SetError(*e, resp);
   if (auto e = OptionalInt(p, "fromId", &from_id)) return SetError(*e, resp);
-  if (auto e = Limit(p, &limit)) return SetError(*e, resp);
+  if (auto e = internal::Limit(p, kDefaultLimit, kMaxLimit, &limit)) return SetError(*e, resp);
   if (from_id && (start || end)) return SetError(ApiError(ErrorId::kOptionalParamsBadCombo), resp);
   auto r = orders_.MyTrades(key->user, symbol);
   if (!r.ok()) return SetError(r.error(), resp);
