@@ -171,7 +171,7 @@ RestApi::~RestApi() = default;
 RestApi::RestApi(order_service::OrderServiceApi& orders, const WallClock& clock)
     : orders_(orders), clock_(clock) {
   for (const auto& c : orders.ExchangeInfo()) {
-    symbols_.push_back(Symbol{c.symbol, RenderSymbol(c)});
+    symbols_.push_back(Symbol{c.symbol, RenderSymbol(c), Units(c.maker_fee), Units(c.taker_fee)});
   }
 }
 
@@ -194,6 +194,11 @@ void RestApi::Register(HttpServer& server) const {
       {"GET", "/api/v3/allOrders", &RestApi::AllOrders},
       {"GET", "/api/v3/account", &RestApi::Account},
       {"GET", "/api/v3/myTrades", &RestApi::MyTrades},
+      {"POST", "/api/v3/order/test", &RestApi::TestOrder},
+      {"POST", "/api/v3/order/cancelReplace", &RestApi::CancelReplace},
+      {"POST", "/api/v3/userDataStream", &RestApi::CreateListenKey},
+      {"PUT", "/api/v3/userDataStream", &RestApi::ExtendListenKey},
+      {"DELETE", "/api/v3/userDataStream", &RestApi::CloseListenKey},
   };
   for (const RouteEntry& e : kRoutes) {
     const Handler h = e.handler;
@@ -482,69 +487,114 @@ std::optional<ApiError> RestApi::SymbolParam(const RequestParams& p,
   return std::nullopt;
 }
 
-void RestApi::NewOrder(const HttpRequest& req, HttpResponse& resp) const {
-  const KeyEntry* key = Authenticate(req, resp);
-  if (key == nullptr) return;
-  const RequestParams& p = tl_params;
-  std::string_view symbol;
-  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+// The order parameters shared by POST /order, /order/test and
+// /order/cancelReplace into *r and *rt (user, symbol and now are the
+// caller's).
+static std::optional<ApiError> OrderParams(const RequestParams& p, os::PlaceOrderRequest* r,
+                                           RespType* rt) {
   std::string_view side_s, type_s;
-  if (auto e = Mandatory(p, "side", &side_s)) return SetError(*e, resp);
-  if (auto e = Mandatory(p, "type", &type_s)) return SetError(*e, resp);
+  if (auto e = Mandatory(p, "side", &side_s)) return e;
+  if (auto e = Mandatory(p, "type", &type_s)) return e;
   auto side = os::ParseSide(side_s);
-  if (!side) return SetError(os::errors::InvalidSide(), resp);
+  if (!side) return os::errors::InvalidSide();
   auto type = os::ParseOrderType(type_s);
-  if (!type) return SetError(os::errors::InvalidOrderType(), resp);
-
-  os::PlaceOrderRequest r;
-  r.user = key->user;
-  r.symbol.assign(symbol);
-  r.side = *side;
-  r.type = *type;
+  if (!type) return os::errors::InvalidOrderType();
+  r->side = *side;
+  r->type = *type;
   if (auto tif = p.Get("timeInForce")) {
     auto t = os::ParseTimeInForce(*tif);
-    if (!t) return SetError(os::errors::InvalidTimeInForce(), resp);
-    r.time_in_force = *t;
+    if (!t) return os::errors::InvalidTimeInForce();
+    r->time_in_force = *t;
   }
   // Decimals go to the order service as sent: it owns parsing, filters and
   // their exact messages.
   auto copy = [&p](std::string_view name, std::optional<std::string>* out) {
     if (auto v = p.Get(name)) out->emplace(*v);
   };
-  copy("quantity", &r.quantity);
-  copy("quoteOrderQty", &r.quote_order_qty);
-  copy("price", &r.price);
-  copy("stopPrice", &r.stop_price);
-  copy("icebergQty", &r.iceberg_qty);
+  copy("quantity", &r->quantity);
+  copy("quoteOrderQty", &r->quote_order_qty);
+  copy("price", &r->price);
+  copy("stopPrice", &r->stop_price);
+  copy("icebergQty", &r->iceberg_qty);
   if (auto id = p.Get("newClientOrderId")) {
-    if (id->empty()) return SetError(ApiError(ErrorId::kEmptyNewClOrdId), resp);
-    r.new_client_order_id.assign(*id);
+    if (id->empty()) return ApiError(ErrorId::kEmptyNewClOrdId);
+    r->new_client_order_id.assign(*id);
   }
   if (auto stp = p.Get("selfTradePreventionMode")) {
     auto m = ParseStp(*stp);
-    if (!m) return SetError(ApiError(ErrorId::kInvalidParameter, "selfTradePreventionMode"), resp);
-    r.stp = *m;
+    if (!m) return ApiError(ErrorId::kInvalidParameter, "selfTradePreventionMode");
+    r->stp = *m;
   }
   // Binance: FULL by default for MARKET and LIMIT, ACK for the others.
-  RespType rt = (r.type == os::OrderType::kMarket || r.type == os::OrderType::kLimit)
-                    ? RespType::kFull
-                    : RespType::kAck;
+  *rt = (r->type == os::OrderType::kMarket || r->type == os::OrderType::kLimit) ? RespType::kFull
+                                                                               : RespType::kAck;
   if (auto v = p.Get("newOrderRespType")) {
     if (*v == "ACK") {
-      rt = RespType::kAck;
+      *rt = RespType::kAck;
     } else if (*v == "RESULT") {
-      rt = RespType::kResult;
+      *rt = RespType::kResult;
     } else if (*v == "FULL") {
-      rt = RespType::kFull;
+      *rt = RespType::kFull;
     } else {
-      return SetError(ApiError(ErrorId::kInvalidParameter, "newOrderRespType"), resp);
+      return ApiError(ErrorId::kInvalidParameter, "newOrderRespType");
     }
   }
+  return std::nullopt;
+}
+
+void RestApi::NewOrder(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  std::string_view symbol;
+  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  os::PlaceOrderRequest r;
+  r.user = key->user;
+  r.symbol.assign(symbol);
+  RespType rt = RespType::kAck;
+  if (auto e = OrderParams(p, &r, &rt)) return SetError(*e, resp);
   r.now = clock_.NowNanos();
 
   os::ApiResult<os::OrderInfo> placed = orders_.PlaceOrder(r);
   if (!placed.ok()) return SetError(placed.error(), resp);
   PlacedOrder(placed.value(), rt, &resp.body());
+}
+
+void RestApi::TestOrder(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  std::string_view symbol;
+  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  os::PlaceOrderRequest r;
+  r.user = key->user;
+  r.symbol.assign(symbol);
+  RespType rt = RespType::kAck;
+  if (auto e = OrderParams(p, &r, &rt)) return SetError(*e, resp);
+  bool rates = false;
+  if (auto v = p.Get("computeCommissionRates")) {
+    if (*v == "true") {
+      rates = true;
+    } else if (*v != "false") {
+      return SetError(ApiError(ErrorId::kInvalidParameter, "computeCommissionRates"), resp);
+    }
+  }
+  r.now = clock_.NowNanos();
+  if (auto e = orders_.TestOrder(r)) return SetError(*e, resp);
+  std::string& out = resp.body();
+  if (!rates) {
+    out.append("{}");
+    return;
+  }
+  // Rates, not amounts (Binance's shape). No tax and no discount asset here.
+  const Symbol& sym = symbols_[static_cast<size_t>(Find(symbol))];
+  out.append("{\"standardCommissionForOrder\":{\"maker\":");
+  internal::AmtValue(sym.maker_fee, &out);
+  out.append(",\"taker\":");
+  internal::AmtValue(sym.taker_fee, &out);
+  out.append("},\"taxCommissionForOrder\":{\"maker\":\"0.00000000\",\"taker\":\"0.00000000\"},"
+             "\"discount\":{\"enabledForAccount\":false,\"enabledForSymbol\":false,"
+             "\"discountAsset\":\"\",\"discount\":\"0.00000000\"}}");
 }
 
 // orderId or origClientOrderId into `ref` (symbol and user set by the caller).
@@ -767,6 +817,202 @@ void RestApi::MyTrades(const HttpRequest& req, HttpResponse& resp) const {
     out.push_back('}');
   }
   out.push_back(']');
+}
+
+// ---- cancelReplace ----
+
+namespace {
+
+enum class Outcome : uint8_t { kSuccess, kFailure, kNotAttempted };
+
+const char* OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kSuccess: return "SUCCESS";
+    case Outcome::kFailure: return "FAILURE";
+    case Outcome::kNotAttempted: return "NOT_ATTEMPTED";
+  }
+  return "FAILURE";
+}
+
+// Which half of a cancel-replace an order-service error belongs to: the
+// cancel (unknown / not open order), the new order (filters, funds,
+// engine-style rejects), or neither (a malformed request: answered as a
+// plain error, as Binance answers parameter errors).
+enum class Half : uint8_t { kCancel, kNewOrder, kRequest };
+Half HalfOf(const ApiError& e) {
+  if (e.code() == -2011 || e.code() == -2013) return Half::kCancel;
+  if (e.code() == -1013 || e.code() == -2010) return Half::kNewOrder;
+  return Half::kRequest;
+}
+
+// {"code":-2021|-2022,"msg":..,"data":{"cancelResult":..,"newOrderResult":..,
+// "cancelResponse":<error or order or null>,"newOrderResponse":<...>}}
+// `cancel_json` / `new_json` are complete JSON values.
+void CancelReplaceFailure(ErrorId id, Outcome cancel, Outcome placed, std::string_view cancel_json,
+                          std::string_view new_json, HttpResponse& resp) {
+  const ApiError e(id);
+  SetError(e, resp);
+  std::string& out = resp.body();
+  out.pop_back();  // the error object's '}'
+  out.append(",\"data\":{\"cancelResult\":\"").append(OutcomeName(cancel));
+  out.append("\",\"newOrderResult\":\"").append(OutcomeName(placed));
+  out.append("\",\"cancelResponse\":").append(cancel_json);
+  out.append(",\"newOrderResponse\":").append(new_json);
+  out.append("}}");
+}
+
+}  // namespace
+
+void RestApi::CancelReplace(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  std::string_view symbol;
+  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  std::string_view mode;
+  if (auto e = Mandatory(p, "cancelReplaceMode", &mode)) return SetError(*e, resp);
+  const bool allow_failure = mode == "ALLOW_FAILURE";
+  if (!allow_failure && mode != "STOP_ON_FAILURE") {
+    return SetError(ApiError(ErrorId::kInvalidParameter, "cancelReplaceMode"), resp);
+  }
+  os::CancelReplaceRequest r;
+  r.cancel.user = key->user;
+  r.cancel.symbol.assign(symbol);
+  {
+    auto id = p.Get("cancelOrderId");
+    auto orig = p.Get("cancelOrigClientOrderId");
+    if ((!id || id->empty()) && (!orig || orig->empty())) {
+      return SetError(ApiError(ErrorId::kEitherParam, "cancelOrderId", "cancelOrigClientOrderId"),
+                      resp);
+    }
+    if (id && !id->empty()) {
+      auto v = os::ParseUnsigned("cancelOrderId", *id);
+      if (!v.ok()) return SetError(v.error(), resp);
+      r.cancel.order_id = v.value();
+    }
+    if (orig && !orig->empty()) r.cancel.orig_client_order_id.assign(*orig);
+  }
+  std::string_view cancel_id;
+  if (auto v = p.Get("cancelNewClientOrderId")) {
+    if (!v->empty() && !os::IsValidClientOrderId(*v)) {
+      return SetError(
+          os::errors::IllegalChars("cancelNewClientOrderId", os::kClientOrderIdLegalRange), resp);
+    }
+    cancel_id = *v;
+  }
+  r.order.user = key->user;
+  r.order.symbol.assign(symbol);
+  RespType rt = RespType::kAck;
+  if (auto e = OrderParams(p, &r.order, &rt)) return SetError(*e, resp);
+  const protocol::Timestamp now = clock_.NowNanos();
+  r.cancel.now = now;
+  r.order.now = now;
+
+  os::ApiResult<os::CancelReplaceResult> res = orders_.CancelReplace(r);
+  if (res.ok()) {
+    std::string& out = resp.body();
+    out.append("{\"cancelResult\":\"SUCCESS\",\"newOrderResult\":\"SUCCESS\",\"cancelResponse\":");
+    CancelledOrder(res.value().cancelled, cancel_id, Ms(now), &out);
+    out.append(",\"newOrderResponse\":");
+    PlacedOrder(res.value().placed, rt, &out);
+    out.push_back('}');
+    return;
+  }
+  const ApiError& err = res.error();
+  const Half half = HalfOf(err);
+  if (half == Half::kRequest) return SetError(err, resp);
+  const std::string err_json = err.ToJson();
+  if (half == Half::kCancel) {
+    if (!allow_failure) {
+      return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kFailure,
+                                  Outcome::kNotAttempted, err_json, "null", resp);
+    }
+    // ALLOW_FAILURE: the new order goes in although the cancel failed.
+    os::ApiResult<os::OrderInfo> placed = orders_.PlaceOrder(r.order);
+    if (!placed.ok()) {
+      return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kFailure,
+                                  Outcome::kFailure, err_json, placed.error().ToJson(), resp);
+    }
+    std::string order_json;
+    PlacedOrder(placed.value(), rt, &order_json);
+    return CancelReplaceFailure(ErrorId::kCancelReplacePartiallyFailed, Outcome::kFailure,
+                                Outcome::kSuccess, err_json, order_json, resp);
+  }
+  // The new order was refused. The order service checks it before it
+  // cancels anything, so with STOP_ON_FAILURE the old order is untouched
+  // (Binance would have cancelled it first and answered -2021).
+  if (!allow_failure) {
+    return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kNotAttempted,
+                                Outcome::kFailure, "null", err_json, resp);
+  }
+  // ALLOW_FAILURE: the cancel still goes through, as on Binance.
+  os::ApiResult<os::OrderInfo> cancelled = orders_.CancelOrder(r.cancel);
+  if (!cancelled.ok()) {
+    return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kFailure,
+                                Outcome::kFailure, cancelled.error().ToJson(), err_json, resp);
+  }
+  std::string cancel_json;
+  CancelledOrder(cancelled.value(), cancel_id, Ms(now), &cancel_json);
+  CancelReplaceFailure(ErrorId::kCancelReplacePartiallyFailed, Outcome::kSuccess,
+                       Outcome::kFailure, cancel_json, err_json, resp);
+}
+
+// ---- userDataStream (API key, no signature) ----
+
+const RestApi::KeyEntry* RestApi::AuthenticateKeyOnly(const HttpRequest& req,
+                                                      HttpResponse& resp) const {
+  std::optional<std::string_view> header;
+  if (!req.api_key.empty()) header = req.api_key;
+  if (auto e = CheckApiKeyFormat(header)) {
+    SetError(*e, resp);
+    return nullptr;
+  }
+  const KeyEntry* key = FindKey(req.api_key);
+  if (key == nullptr) {
+    SetError(os::errors::InvalidApiKey(), resp);
+    return nullptr;
+  }
+  std::string_view body = req.body;
+  if (req.content_type.substr(0, 16) == "application/json") body = {};
+  if (auto e = tl_params.Parse(req.query, body)) {
+    SetError(*e, resp);
+    return nullptr;
+  }
+  return key;
+}
+
+void RestApi::CreateListenKey(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = AuthenticateKeyOnly(req, resp);
+  if (key == nullptr) return;
+  const std::string lk = listen_keys_.Create(key->user, clock_.NowNanos());
+  resp.body().append("{\"listenKey\":\"").append(lk).append("\"}");
+}
+
+void RestApi::ExtendListenKey(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = AuthenticateKeyOnly(req, resp);
+  if (key == nullptr) return;
+  std::string_view lk;
+  if (auto e = Mandatory(tl_params, "listenKey", &lk)) return SetError(*e, resp);
+  if (!listen_keys_.Extend(lk, key->user, clock_.NowNanos())) {
+    return SetError(ApiError(ErrorId::kInvalidListenKey), resp);
+  }
+  resp.body().append("{}");
+}
+
+void RestApi::CloseListenKey(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = AuthenticateKeyOnly(req, resp);
+  if (key == nullptr) return;
+  std::string_view lk;
+  if (auto e = Mandatory(tl_params, "listenKey", &lk)) return SetError(*e, resp);
+  if (!listen_keys_.Close(lk, key->user, clock_.NowNanos())) {
+    return SetError(ApiError(ErrorId::kInvalidListenKey), resp);
+  }
+  resp.body().append("{}");
+}
+
+std::optional<protocol::UserId> RestApi::UserOfListenKey(std::string_view listen_key,
+                                                         protocol::Timestamp now) const {
+  return listen_keys_.UserOf(listen_key, now);
 }
 
 }  // namespace xc::gateway
