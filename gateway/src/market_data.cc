@@ -18,10 +18,11 @@ constexpr int64_t kHour = 60 * kMin;
 constexpr int64_t kDay = 24 * kHour;
 
 constexpr std::string_view kIntervalNames[kNumKlineIntervals] = {
-    "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"};
+    "1s", "1m", "3m", "5m",  "15m", "30m", "1h", "2h",
+    "4h", "6h", "8h", "12h", "1d",  "3d",  "1w", "1M"};
 constexpr int64_t kIntervalMs[kNumKlineIntervals] = {
-    kSec,     kMin,     3 * kMin,  5 * kMin,  15 * kMin, 30 * kMin, kHour, 2 * kHour,
-    4 * kHour, 6 * kHour, 8 * kHour, 12 * kHour, kDay,    3 * kDay,  7 * kDay, 0 /* calendar */};
+    kSec,      kMin,      3 * kMin,  5 * kMin,   15 * kMin, 30 * kMin, kHour,    2 * kHour,
+    4 * kHour, 6 * kHour, 8 * kHour, 12 * kHour, kDay,      3 * kDay,  7 * kDay, 0 /* calendar */};
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -115,8 +116,7 @@ struct MarketData::SymbolState {
 MarketData::MarketData(std::vector<os::SymbolConfig> configs)
     : MarketData(std::move(configs), Options{}) {}
 
-MarketData::MarketData(std::vector<os::SymbolConfig> configs, Options options)
-    : options_(options) {
+MarketData::MarketData(std::vector<os::SymbolConfig> configs, Options options) : options_(options) {
   for (const auto& c : configs) {
     auto s = std::make_unique<SymbolState>();
     s->name = c.symbol;
@@ -145,9 +145,15 @@ void MarketData::OnEvent(const protocol::Event& e) {
   if (e.type == protocol::EventType::kLevelChanged) {
     std::lock_guard<std::mutex> lock(s.mu);
     if (e.side == protocol::Side::kBuy) {
-      if (e.qty > 0) s.bids[e.price] = e.qty; else s.bids.erase(e.price);
+      if (e.qty > 0)
+        s.bids[e.price] = e.qty;
+      else
+        s.bids.erase(e.price);
     } else {
-      if (e.qty > 0) s.asks[e.price] = e.qty; else s.asks.erase(e.price);
+      if (e.qty > 0)
+        s.asks[e.price] = e.qty;
+      else
+        s.asks.erase(e.price);
     }
     s.last_update_id = e.seq;
     return;
@@ -248,8 +254,10 @@ MarketData::BookTicker MarketData::GetBookTicker(protocol::SymbolId symbol) cons
   const SymbolState& s = *symbols_[symbol];
   BookTicker b;
   std::lock_guard<std::mutex> lock(s.mu);
-  if (!s.bids.empty()) b.bid = Level{s.bids.begin()->first * s.tick, s.bids.begin()->second * s.step};
-  if (!s.asks.empty()) b.ask = Level{s.asks.begin()->first * s.tick, s.asks.begin()->second * s.step};
+  if (!s.bids.empty())
+    b.bid = Level{s.bids.begin()->first * s.tick, s.bids.begin()->second * s.step};
+  if (!s.asks.empty())
+    b.ask = Level{s.asks.begin()->first * s.tick, s.asks.begin()->second * s.step};
   return b;
 }
 
@@ -324,7 +332,8 @@ std::vector<MarketData::Kline> MarketData::Klines(protocol::SymbolId symbol, Kli
       opens.push_back(t);
       if (start_ms && opens.size() == limit) break;
     }
-    if (!start_ms && opens.size() > limit) opens.erase(opens.begin(), opens.end() - static_cast<std::ptrdiff_t>(limit));
+    if (!start_ms && opens.size() > limit)
+      opens.erase(opens.begin(), opens.end() - static_cast<std::ptrdiff_t>(limit));
   } else {
     const int64_t len = kIntervalMs[static_cast<size_t>(iv)];
     const int64_t n = std::min<int64_t>(static_cast<int64_t>(limit), (hi - lo) / len + 1);
@@ -379,8 +388,10 @@ MarketData::Ticker MarketData::Get24hTicker(protocol::SymbolId symbol, int64_t n
     }
     t.last = s.last_price;
     t.last_qty = s.last_qty;
-    if (!s.bids.empty()) t.book.bid = Level{s.bids.begin()->first * s.tick, s.bids.begin()->second * s.step};
-    if (!s.asks.empty()) t.book.ask = Level{s.asks.begin()->first * s.tick, s.asks.begin()->second * s.step};
+    if (!s.bids.empty())
+      t.book.bid = Level{s.bids.begin()->first * s.tick, s.bids.begin()->second * s.step};
+    if (!s.asks.empty())
+      t.book.ask = Level{s.asks.begin()->first * s.tick, s.asks.begin()->second * s.step};
   }
   if (t.count == 0) {
     t.open = t.high = t.low = t.last;
@@ -389,8 +400,8 @@ MarketData::Ticker MarketData::Get24hTicker(protocol::SymbolId symbol, int64_t n
   t.price_change = t.last - t.open;
   if (t.open != 0) t.price_change_percent_milli = t.price_change * 100'000 / t.open;
   if (t.volume != 0) {
-    t.weighted_avg = static_cast<int64_t>(static_cast<__int128>(t.quote_volume) *
-                                          os::kUnitsPerWhole / t.volume);
+    t.weighted_avg =
+        static_cast<int64_t>(static_cast<__int128>(t.quote_volume) * os::kUnitsPerWhole / t.volume);
   }
   return t;
 }
@@ -407,15 +418,15 @@ MarketData::AvgPrice MarketData::GetAvgPrice(protocol::SymbolId symbol, int64_t 
   const std::deque<Kline>& d = s.klines[static_cast<size_t>(KlineInterval::k1m)];
   __int128 quote = 0;
   int64_t volume = 0;
-  for (auto it = d.rbegin(); it != d.rend() && it->open_time > now_ms - kAvgPriceMins * kMin; ++it) {
+  for (auto it = d.rbegin(); it != d.rend() && it->open_time > now_ms - kAvgPriceMins * kMin;
+       ++it) {
     if (it->open_time > now_ms) continue;
     quote += it->quote_volume;
     volume += it->volume;
   }
   AvgPrice a;
   a.close_time = s.last_time;
-  a.price = volume == 0 ? s.last_price
-                        : static_cast<int64_t>(quote * os::kUnitsPerWhole / volume);
+  a.price = volume == 0 ? s.last_price : static_cast<int64_t>(quote * os::kUnitsPerWhole / volume);
   return a;
 }
 

@@ -63,7 +63,22 @@ namespace xc::gateway {
 
 // Binance's kline intervals.
 enum class KlineInterval : uint8_t {
-  k1s, k1m, k3m, k5m, k15m, k30m, k1h, k2h, k4h, k6h, k8h, k12h, k1d, k3d, k1w, k1M
+  k1s,
+  k1m,
+  k3m,
+  k5m,
+  k15m,
+  k30m,
+  k1h,
+  k2h,
+  k4h,
+  k6h,
+  k8h,
+  k12h,
+  k1d,
+  k3d,
+  k1w,
+  k1M
 };
 inline constexpr size_t kNumKlineIntervals = 16;
 // "1s" ... "1M" (case-sensitive, as Binance); nullopt otherwise (-1120).
@@ -101,7 +116,8 @@ class MarketData {
   // snapshot) with these levels (ticks, lots; any order, qty > 0), whose
   // lastUpdateId is `seq`. Trades and statistics are kept. Unknown symbol:
   // ignored.
-  void ResetBook(protocol::SymbolId symbol, std::vector<std::pair<protocol::Price, protocol::Qty>> bids,
+  void ResetBook(protocol::SymbolId symbol,
+                 std::vector<std::pair<protocol::Price, protocol::Qty>> bids,
                  std::vector<std::pair<protocol::Price, protocol::Qty>> asks, protocol::Seq seq);
 
   // ---- Readers (any thread) ----
@@ -176,7 +192,7 @@ class MarketData {
     int64_t volume = 0, quote_volume = 0, weighted_avg = 0;
     int64_t price_change = 0;
     int64_t price_change_percent_milli = 0;  // percent * 1000 ("-0.134" is -134)
-    int64_t open_time = 0, close_time = 0;  // ms: now - 24h, now
+    int64_t open_time = 0, close_time = 0;   // ms: now - 24h, now
     int64_t first_id = -1, last_id = -1, count = 0;
     BookTicker book;
   };
