@@ -26,6 +26,8 @@
 #include "xc/engine/event_buffer.h"
 #include "xc/engine/shard.h"
 #include "xc/gateway/http_server.h"
+#include "xc/gateway/market_data.h"
+#include "xc/gateway/market_data_api.h"
 #include "xc/gateway/rest_api.h"
 #include "xc/gateway/testing/http_test_client.h"
 #include "xc/order_service/engine_link.h"
@@ -78,6 +80,8 @@ class Exchange : public os::EngineLink, public os::MarketView {
       buf_.clear();
       shard_.Apply(c, buf_);
       for (const protocol::Event& e : buf_) {
+        // The gateway's market view sees every event, as in the exchange.
+        if (market_ != nullptr) market_->OnEvent(e);
         if (e.type == protocol::EventType::kLevelChanged) continue;
         const os::PartitionId a = os::PartitionOfOrder(e.order_id);
         if (a < parts_.size()) parts_[a]->OnEngineEvent(e);
@@ -88,6 +92,7 @@ class Exchange : public os::EngineLink, public os::MarketView {
       }
     }
   }
+  void set_market(gateway::MarketData* m) { market_ = m; }
   os::Partition& of(UserId u) {
     return *parts_[os::PartitionOfUser(u, static_cast<uint32_t>(parts_.size()))];
   }
@@ -102,6 +107,7 @@ class Exchange : public os::EngineLink, public os::MarketView {
   engine::EventBuffer buf_;
   std::deque<protocol::Command> queue_;
   std::vector<std::unique_ptr<os::Partition>> parts_;
+  gateway::MarketData* market_ = nullptr;
 };
 
 // The order service with synchronous matching: each state-changing request
@@ -140,8 +146,12 @@ class SyncOrderService : public os::OrderServiceApi {
   }
   os::ApiResult<os::CancelReplaceResult> CancelReplace(const os::CancelReplaceRequest& r) override {
     auto res = inner_->CancelReplace(r);
+    if (!res.ok()) return res;
     x_->Pump();
-    return res;
+    os::CancelReplaceResult out;
+    out.cancelled = Requery(r.cancel.user, res.value().cancelled).value();
+    out.placed = Requery(r.order.user, res.value().placed).value();
+    return out;
   }
   os::ApiResult<os::OrderInfo> QueryOrder(const os::OrderRef& ref) const override {
     return inner_->QueryOrder(ref);
@@ -203,7 +213,10 @@ class GatewayOrdersTest : public ::testing::Test {
         local_(&table_, x_.partitions()),
         sync_(&local_, &x_),
         api_(sync_, clock_),
+        market_(local_.ExchangeInfo()),
+        market_api_(market_, clock_),
         server_(gateway::HttpServerOptions{}) {
+    x_.set_market(&market_);
     // Users 1 and 2 land on different partitions (checked below), so every
     // trade settles across partitions.
     maker_ = {1, "MakerKey0123456789abcdefABCDEF", "makersecret-NhqPtmdSJYdKjVHjA7PZj4Mge3"};
@@ -215,6 +228,7 @@ class GatewayOrdersTest : public ::testing::Test {
       EXPECT_TRUE(x_.of(u->id).Credit(u->id, "USDT", 10000 * U, 0).ok());
     }
     api_.Register(server_);
+    market_api_.Register(server_);
     EXPECT_FALSE(server_.Start());
     client_ = std::make_unique<TestClient>(server_.port());
   }
@@ -273,6 +287,8 @@ class GatewayOrdersTest : public ::testing::Test {
   os::LocalOrderService local_;
   SyncOrderService sync_;
   gateway::RestApi api_;
+  gateway::MarketData market_;
+  gateway::MarketDataApi market_api_;
   gateway::HttpServer server_;
   std::unique_ptr<TestClient> client_;
   simdjson::dom::parser parser_;
@@ -637,6 +653,243 @@ TEST_F(GatewayOrdersTest, SecurityAndParameterErrors) {
   auto acct = Json(r);
   EXPECT_EQ(Balance(acct, "USDT", "free"), "10000.00000000");
   EXPECT_EQ(Balance(acct, "USDT", "locked"), "0.00000000");
+}
+
+// POST /order/test: the checks of POST /order, nothing placed.
+TEST_F(GatewayOrdersTest, TestOrderChecksWithoutPlacing) {
+  const std::string order = "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=0.001&price=40000"
+                            "&timeInForce=GTC";
+  TestResponse r = Signed("POST", "/api/v3/order/test", taker_, order);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "{}");
+  r = Signed("POST", "/api/v3/order/test", taker_, order + "&computeCommissionRates=true");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body,
+            R"({"standardCommissionForOrder":{"maker":"0.00090000","taker":"0.00100000"},)"
+            R"("taxCommissionForOrder":{"maker":"0.00000000","taker":"0.00000000"},)"
+            R"("discount":{"enabledForAccount":false,"enabledForSymbol":false,)"
+            R"("discountAsset":"","discount":"0.00000000"}})");
+  // The errors POST /order would give.
+  r = Signed("POST", "/api/v3/order/test", taker_,
+             "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=100&price=40000&timeInForce=GTC");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body,
+            R"({"code":-2010,"msg":"Account has insufficient balance for requested action."})");
+  r = Signed("POST", "/api/v3/order/test", taker_,
+             "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=0.000001&price=40000&timeInForce=GTC");
+  EXPECT_EQ(r.body, R"({"code":-1013,"msg":"Filter failure: LOT_SIZE"})");
+  r = Signed("POST", "/api/v3/order/test", taker_, order + "&computeCommissionRates=yes");
+  EXPECT_EQ(r.body, R"({"code":-1130,"msg":"Data sent for parameter 'computeCommissionRates' )"
+                    R"(is not valid."})");
+  // Nothing was placed or locked.
+  r = Signed("GET", "/api/v3/openOrders", taker_, "");
+  EXPECT_EQ(r.body, "[]");
+  r = Signed("GET", "/api/v3/account", taker_, "");
+  EXPECT_EQ(Balance(Json(r), "USDT", "locked"), "0.00000000");
+}
+
+TEST_F(GatewayOrdersTest, CancelReplace) {
+  TestResponse r = Signed("POST", "/api/v3/order", maker_,
+                          "symbol=BTCUSDT&side=SELL&type=LIMIT&quantity=0.01&price=41000"
+                          "&timeInForce=GTC&newClientOrderId=old1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const int64_t old_id = I(Json(r), "orderId");
+
+  // Replace it by a cheaper one.
+  r = Signed("POST", "/api/v3/order/cancelReplace", maker_,
+             "symbol=BTCUSDT&cancelReplaceMode=STOP_ON_FAILURE&cancelOrderId=" +
+                 std::to_string(old_id) +
+                 "&cancelNewClientOrderId=cx1&side=SELL&type=LIMIT&quantity=0.01&price=40500"
+                 "&timeInForce=GTC&newClientOrderId=new1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  simdjson::dom::element o = Json(r);
+  NoErrorFields(o);
+  EXPECT_EQ(S(o, "cancelResult"), "SUCCESS");
+  EXPECT_EQ(S(o, "newOrderResult"), "SUCCESS");
+  simdjson::dom::element c = o["cancelResponse"];
+  EXPECT_EQ(I(c, "orderId"), old_id);
+  EXPECT_EQ(S(c, "origClientOrderId"), "old1");
+  EXPECT_EQ(S(c, "clientOrderId"), "cx1");
+  EXPECT_EQ(S(c, "status"), "CANCELED");
+  simdjson::dom::element n = o["newOrderResponse"];
+  EXPECT_EQ(S(n, "clientOrderId"), "new1");
+  EXPECT_EQ(S(n, "price"), "40500.00000000");
+  EXPECT_EQ(S(n, "status"), "NEW");
+  EXPECT_EQ(n["fills"].get_array().size(), 0u);  // FULL: LIMIT's default
+  const int64_t new_id = I(n, "orderId");
+
+  // STOP_ON_FAILURE, unknown order: -2022, the new order not attempted.
+  r = Signed("POST", "/api/v3/order/cancelReplace", maker_,
+             "symbol=BTCUSDT&cancelReplaceMode=STOP_ON_FAILURE&cancelOrderId=" +
+                 std::to_string(old_id) +
+                 "&side=SELL&type=LIMIT&quantity=0.01&price=40600&timeInForce=GTC");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body,
+            R"({"code":-2022,"msg":"Order cancel-replace failed.","data":{"cancelResult":)"
+            R"("FAILURE","newOrderResult":"NOT_ATTEMPTED","cancelResponse":{"code":-2011,)"
+            R"("msg":"Unknown order sent."},"newOrderResponse":null}})");
+  // STOP_ON_FAILURE, new order refused: the old order stays.
+  r = Signed("POST", "/api/v3/order/cancelReplace", maker_,
+             "symbol=BTCUSDT&cancelReplaceMode=STOP_ON_FAILURE&cancelOrderId=" +
+                 std::to_string(new_id) +
+                 "&side=SELL&type=LIMIT&quantity=0.000001&price=40600&timeInForce=GTC");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body,
+            R"({"code":-2022,"msg":"Order cancel-replace failed.","data":{"cancelResult":)"
+            R"("NOT_ATTEMPTED","newOrderResult":"FAILURE","cancelResponse":null,)"
+            R"("newOrderResponse":{"code":-1013,"msg":"Filter failure: LOT_SIZE"}}})");
+  r = Signed("GET", "/api/v3/order", maker_, "symbol=BTCUSDT&orderId=" + std::to_string(new_id));
+  EXPECT_EQ(S(Json(r), "status"), "NEW");
+  // ALLOW_FAILURE, unknown order: the new order is placed alone (409 -2021).
+  r = Signed("POST", "/api/v3/order/cancelReplace", maker_,
+             "symbol=BTCUSDT&cancelReplaceMode=ALLOW_FAILURE&cancelOrderId=" +
+                 std::to_string(old_id) +
+                 "&side=SELL&type=LIMIT&quantity=0.001&price=42000&timeInForce=GTC"
+                 "&newOrderRespType=ACK");
+  EXPECT_EQ(r.status, 409) << r.body;
+  o = Json(r);
+  EXPECT_EQ(I(o, "code"), -2021);
+  EXPECT_EQ(S(o, "msg"), "Order cancel-replace partially failed.");
+  EXPECT_EQ(S(o["data"], "cancelResult"), "FAILURE");
+  EXPECT_EQ(S(o["data"], "newOrderResult"), "SUCCESS");
+  EXPECT_EQ(I(o["data"]["cancelResponse"], "code"), -2011);
+  EXPECT_GT(I(o["data"]["newOrderResponse"], "orderId"), new_id);
+  // ALLOW_FAILURE, new order refused: the old order is cancelled alone.
+  r = Signed("POST", "/api/v3/order/cancelReplace", maker_,
+             "symbol=BTCUSDT&cancelReplaceMode=ALLOW_FAILURE&cancelOrderId=" +
+                 std::to_string(new_id) +
+                 "&side=SELL&type=LIMIT&quantity=0.000001&price=40600&timeInForce=GTC");
+  EXPECT_EQ(r.status, 409) << r.body;
+  o = Json(r);
+  EXPECT_EQ(I(o, "code"), -2021);
+  EXPECT_EQ(S(o["data"], "cancelResult"), "SUCCESS");
+  EXPECT_EQ(S(o["data"], "newOrderResult"), "FAILURE");
+  EXPECT_EQ(I(o["data"]["cancelResponse"], "orderId"), new_id);
+  EXPECT_EQ(S(o["data"]["cancelResponse"], "status"), "CANCELED");
+  EXPECT_EQ(I(o["data"]["newOrderResponse"], "code"), -1013);
+
+  // Request errors are plain.
+  r = Signed("POST", "/api/v3/order/cancelReplace", maker_,
+             "symbol=BTCUSDT&cancelReplaceMode=SOMETIMES&cancelOrderId=1&side=SELL&type=LIMIT"
+             "&quantity=0.001&price=42000&timeInForce=GTC");
+  EXPECT_EQ(r.body, R"({"code":-1130,"msg":"Data sent for parameter 'cancelReplaceMode' is )"
+                    R"(not valid."})");
+  r = Signed("POST", "/api/v3/order/cancelReplace", maker_,
+             "symbol=BTCUSDT&cancelReplaceMode=STOP_ON_FAILURE&side=SELL&type=LIMIT"
+             "&quantity=0.001&price=42000&timeInForce=GTC");
+  EXPECT_EQ(r.body, R"({"code":-1102,"msg":"Param 'cancelOrderId' or 'cancelOrigClientOrderId' )"
+                    R"(must be sent, but both were empty/null!"})");
+}
+
+TEST_F(GatewayOrdersTest, UserDataStreamListenKeys) {
+  const std::string key_header = "X-MBX-APIKEY: " + maker_.key + "\r\n";
+  TestResponse r = client_->Request("POST", "/api/v3/userDataStream", {}, key_header);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string lk(S(Json(r), "listenKey"));
+  ASSERT_EQ(lk.size(), 60u);
+  EXPECT_EQ(api_.UserOfListenKey(lk, clock_.NowNanos()), maker_.id);
+  EXPECT_EQ(r.body, R"({"listenKey":")" + lk + R"("})");
+  // POST again: the active key.
+  r = client_->Request("POST", "/api/v3/userDataStream", {}, key_header);
+  EXPECT_EQ(S(Json(r), "listenKey"), lk);
+  // PUT extends (form body, ccxt style, or query, connector style).
+  r = client_->Request("PUT", "/api/v3/userDataStream", "listenKey=" + lk,
+                       key_header + "Content-Type: application/x-www-form-urlencoded\r\n");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "{}");
+  r = client_->Request("PUT", "/api/v3/userDataStream?listenKey=nope", {}, key_header);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, R"({"code":-1125,"msg":"This listenKey does not exist."})");
+  r = client_->Request("PUT", "/api/v3/userDataStream", {}, key_header);
+  EXPECT_EQ(r.body, R"({"code":-1102,"msg":"Mandatory parameter 'listenKey' was not sent, )"
+                    R"(was empty/null, or malformed."})");
+  // Another user's API key cannot touch it.
+  r = client_->Request("DELETE", "/api/v3/userDataStream?listenKey=" + lk, {},
+                       "X-MBX-APIKEY: " + taker_.key + "\r\n");
+  EXPECT_EQ(r.body, R"({"code":-1125,"msg":"This listenKey does not exist."})");
+  // No key, unknown key.
+  r = client_->Request("POST", "/api/v3/userDataStream");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.body, R"({"code":-2014,"msg":"API-key format invalid."})");
+  r = client_->Request("POST", "/api/v3/userDataStream", {}, "X-MBX-APIKEY: Unknown123\r\n");
+  EXPECT_EQ(r.status, 401);
+  // Expiry after 60 minutes without a PUT.
+  EXPECT_FALSE(api_.UserOfListenKey(lk, clock_.NowNanos() + 3'600'000'000'001).has_value());
+  // DELETE closes it.
+  r = client_->Request("DELETE", "/api/v3/userDataStream?listenKey=" + lk, {}, key_header);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "{}");
+  EXPECT_FALSE(api_.UserOfListenKey(lk, clock_.NowNanos()).has_value());
+}
+
+// Market data from the same engine events the order service settles.
+TEST_F(GatewayOrdersTest, MarketDataFromEngineEvents) {
+  TestResponse r = Signed("POST", "/api/v3/order", maker_,
+                          "symbol=BTCUSDT&side=SELL&type=LIMIT&quantity=0.01&price=40000"
+                          "&timeInForce=GTC");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = Signed("POST", "/api/v3/order", maker_,
+             "symbol=BTCUSDT&side=SELL&type=LIMIT&quantity=0.02&price=40100&timeInForce=GTC");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = Signed("POST", "/api/v3/order", taker_,
+             "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=0.001&price=39000&timeInForce=GTC");
+  ASSERT_EQ(r.status, 200) << r.body;
+
+  r = client_->Request("GET", "/api/v3/depth?symbol=BTCUSDT&limit=5");
+  ASSERT_EQ(r.status, 200) << r.body;
+  simdjson::dom::element d = Json(r);
+  EXPECT_GT(I(d, "lastUpdateId"), 0);
+  EXPECT_EQ(r.body.substr(r.body.find("\"bids\"")),
+            R"("bids":[["39000.00000000","0.00100000"]],"asks":[["40000.00000000","0.01000000"],)"
+            R"(["40100.00000000","0.02000000"]]})");
+  const int64_t before = I(d, "lastUpdateId");
+
+  // A taker sweeps 40000 and part of 40100: one aggregate per price.
+  r = Signed("POST", "/api/v3/order", taker_,
+             "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=0.015&price=40100&timeInForce=GTC");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(S(Json(r), "status"), "FILLED");
+
+  r = client_->Request("GET", "/api/v3/depth?symbol=BTCUSDT");
+  d = Json(r);
+  EXPECT_GT(I(d, "lastUpdateId"), before);
+  EXPECT_EQ(r.body.substr(r.body.find("\"asks\"")), R"("asks":[["40100.00000000","0.01500000"]]})");
+
+  r = client_->Request("GET", "/api/v3/trades?symbol=BTCUSDT");
+  {
+    simdjson::dom::array a = Json(r);
+    ASSERT_EQ(a.size(), 2u);
+    EXPECT_EQ(I(a.at(0), "id"), 1);
+    EXPECT_EQ(S(a.at(0), "price"), "40000.00000000");
+    EXPECT_EQ(S(a.at(0), "qty"), "0.01000000");
+    EXPECT_EQ(S(a.at(0), "quoteQty"), "400.00000000");
+    EXPECT_EQ(I(a.at(0), "time"), kNowMs);
+    EXPECT_FALSE(bool(a.at(0)["isBuyerMaker"]));
+    EXPECT_EQ(S(a.at(1), "qty"), "0.00500000");
+  }
+  r = client_->Request("GET", "/api/v3/aggTrades?symbol=BTCUSDT");
+  EXPECT_EQ(Json(r).get_array().size(), 2u);
+  r = client_->Request("GET", "/api/v3/ticker/24hr?symbol=BTCUSDT");
+  {
+    simdjson::dom::element t = Json(r);
+    NoErrorFields(t);
+    EXPECT_EQ(S(t, "lastPrice"), "40100.00000000");
+    EXPECT_EQ(S(t, "volume"), "0.01500000");
+    EXPECT_EQ(S(t, "quoteVolume"), "600.50000000");
+    EXPECT_EQ(S(t, "bidPrice"), "39000.00000000");
+    EXPECT_EQ(S(t, "askPrice"), "40100.00000000");
+    EXPECT_EQ(I(t, "count"), 2);
+  }
+  r = client_->Request("GET", "/api/v3/klines?symbol=BTCUSDT&interval=1m");
+  {
+    simdjson::dom::array rows = Json(r);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(std::string_view(rows.at(0).at(1)), "40000.00000000");
+    EXPECT_EQ(std::string_view(rows.at(0).at(4)), "40100.00000000");
+  }
+  r = client_->Request("GET", "/api/v3/avgPrice?symbol=BTCUSDT");
+  EXPECT_EQ(r.body, R"({"mins":5,"price":"40033.33333333","closeTime":)" +
+                        std::to_string(kNowMs) + "}");
 }
 
 }  // namespace

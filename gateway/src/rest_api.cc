@@ -11,12 +11,26 @@
 #include "xc/order_service/api_error.h"
 #include "xc/order_service/decimal.h"
 #include "xc/order_service/messages.h"
+#include "src/rest_util.h"
 
 namespace xc::gateway {
 
 namespace os = xc::order_service;
 using os::ApiError;
 using os::ErrorId;
+using internal::Amt;
+using internal::AppendInt;
+using internal::Bool;
+using internal::Int;
+using internal::IsSymbolName;
+using internal::kSymbolPattern;
+using internal::kSymbolsPattern;
+using internal::Mandatory;
+using internal::Ms;
+using internal::OptionalInt;
+using internal::SetError;
+using internal::SplitSymbols;
+using internal::Str;
 
 protocol::Timestamp SystemWallClock::NowNanos() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -25,17 +39,6 @@ protocol::Timestamp SystemWallClock::NowNanos() const {
 }
 
 namespace {
-
-constexpr std::string_view kSymbolPattern = "^[A-Z0-9-_.]{1,20}$";
-constexpr std::string_view kSymbolsPattern =
-    "^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_.]{1,20}\"){0,}){0,1}\\]$";
-
-void AppendInt(int64_t v, std::string* out) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;
-  out->append(buf, end);
-}
 
 void AppendMs(const WallClock& clock, std::string* out) {
   AppendInt(clock.NowNanos() / 1'000'000, out);
@@ -156,45 +159,6 @@ std::string RenderSymbol(const os::SymbolConfig& c) {
   return j;
 }
 
-bool IsSymbolChar(char ch) {
-  return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
-         ch == '.';
-}
-
-bool IsSymbolName(std::string_view s) {
-  if (s.empty() || s.size() > 20) return false;
-  for (char ch : s) {
-    if (!IsSymbolChar(ch)) return false;
-  }
-  return true;
-}
-
-// Splits `["A","B"]` into names. False when `s` does not match
-// kSymbolsPattern.
-bool SplitSymbols(std::string_view s, std::vector<std::string_view>* out) {
-  if (s.size() < 2 || s.front() != '[' || s.back() != ']') return false;
-  s = s.substr(1, s.size() - 2);
-  if (s.empty()) return true;
-  for (;;) {
-    if (s.size() < 2 || s.front() != '"') return false;
-    size_t close = s.find('"', 1);
-    if (close == std::string_view::npos) return false;
-    std::string_view name = s.substr(1, close - 1);
-    if (!IsSymbolName(name)) return false;
-    out->push_back(name);
-    s.remove_prefix(close + 1);
-    if (s.empty()) return true;
-    if (s.front() != ',') return false;
-    s.remove_prefix(1);
-  }
-}
-
-void SetError(const ApiError& e, HttpResponse& resp) {
-  resp.set_status(e.http_status());
-  resp.body().clear();
-  e.AppendJson(&resp.body());
-}
-
 }  // namespace
 
 struct RestApi::KeyEntry {
@@ -207,7 +171,7 @@ RestApi::~RestApi() = default;
 RestApi::RestApi(order_service::OrderServiceApi& orders, const WallClock& clock)
     : orders_(orders), clock_(clock) {
   for (const auto& c : orders.ExchangeInfo()) {
-    symbols_.push_back(Symbol{c.symbol, RenderSymbol(c)});
+    symbols_.push_back(Symbol{c.symbol, RenderSymbol(c), Units(c.maker_fee), Units(c.taker_fee)});
   }
 }
 
@@ -230,6 +194,11 @@ void RestApi::Register(HttpServer& server) const {
       {"GET", "/api/v3/allOrders", &RestApi::AllOrders},
       {"GET", "/api/v3/account", &RestApi::Account},
       {"GET", "/api/v3/myTrades", &RestApi::MyTrades},
+      {"POST", "/api/v3/order/test", &RestApi::TestOrder},
+      {"POST", "/api/v3/order/cancelReplace", &RestApi::CancelReplace},
+      {"POST", "/api/v3/userDataStream", &RestApi::CreateListenKey},
+      {"PUT", "/api/v3/userDataStream", &RestApi::ExtendListenKey},
+      {"DELETE", "/api/v3/userDataStream", &RestApi::CloseListenKey},
   };
   for (const RouteEntry& e : kRoutes) {
     const Handler h = e.handler;
@@ -324,10 +293,8 @@ std::pair<size_t, size_t> HistoryWindow(size_t n, size_t limit, bool from_start)
 // run to completion on their thread, so one object per thread suffices.
 thread_local RequestParams tl_params;
 
-constexpr int kDefaultLimit = 500;
-constexpr int kMaxLimit = 1000;
-
-int64_t Ms(protocol::Timestamp ns) { return ns / 1'000'000; }
+constexpr size_t kDefaultLimit = 500;
+constexpr size_t kMaxLimit = 1000;
 
 const char* StpName(protocol::StpMode m) {
   switch (m) {
@@ -348,27 +315,6 @@ std::optional<protocol::StpMode> ParseStp(std::string_view s) {
 }
 
 enum class RespType : uint8_t { kAck, kResult, kFull };
-
-// ,"name":"<8-decimal amount>"
-void Amt(std::string_view name, os::Amount v, std::string* out) {
-  out->append(",\"").append(name).append("\":\"");
-  os::AppendDecimal(v, os::kAmountDecimals, out);
-  out->push_back('"');
-}
-// ,"name":"<escaped text>"
-void Str(std::string_view name, std::string_view v, std::string* out) {
-  out->append(",\"").append(name).append("\":\"");
-  os::AppendJsonEscaped(v, out);
-  out->push_back('"');
-}
-// ,"name":<integer>
-void Int(std::string_view name, int64_t v, std::string* out) {
-  out->append(",\"").append(name).append("\":");
-  AppendInt(v, out);
-}
-void Bool(std::string_view name, bool v, std::string* out) {
-  out->append(",\"").append(name).append("\":").append(v ? "true" : "false");
-}
 
 // {"symbol":...,"orderId":...,"orderListId":-1 (no order lists here)
 void OpenOrderObject(const os::OrderInfo& o, std::string* out) {
@@ -487,41 +433,6 @@ void CancelledOrder(const os::OrderInfo& o, std::string_view cancel_id, int64_t 
   out->push_back('}');
 }
 
-// A mandatory parameter: absent or empty is -1102.
-std::optional<ApiError> Mandatory(const RequestParams& p, std::string_view name,
-                                  std::string_view* out) {
-  auto v = p.Get(name);
-  if (!v || v->empty()) return os::errors::MandatoryParam(name);
-  *out = *v;
-  return std::nullopt;
-}
-
-// An optional integer parameter (times, ids, limit): nullopt when absent.
-std::optional<ApiError> OptionalInt(const RequestParams& p, std::string_view name,
-                                    std::optional<int64_t>* out) {
-  auto v = p.Get(name);
-  if (!v) return std::nullopt;
-  auto r = os::ParseInteger(name, *v);
-  if (!r.ok()) return r.error();
-  *out = r.value();
-  return std::nullopt;
-}
-
-// `limit`: default 500; 1..1000 (larger values are capped, as Binance does
-// for its history endpoints), 0 is -1130.
-std::optional<ApiError> Limit(const RequestParams& p, size_t* out) {
-  std::optional<int64_t> v;
-  if (auto e = OptionalInt(p, "limit", &v)) return e;
-  if (!v) {
-    *out = kDefaultLimit;
-  } else if (*v <= 0) {
-    return ApiError(ErrorId::kInvalidParameter, "limit");
-  } else {
-    *out = static_cast<size_t>(std::min<int64_t>(*v, kMaxLimit));
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 const RestApi::KeyEntry* RestApi::FindKey(std::string_view api_key) const {
@@ -576,69 +487,114 @@ std::optional<ApiError> RestApi::SymbolParam(const RequestParams& p,
   return std::nullopt;
 }
 
-void RestApi::NewOrder(const HttpRequest& req, HttpResponse& resp) const {
-  const KeyEntry* key = Authenticate(req, resp);
-  if (key == nullptr) return;
-  const RequestParams& p = tl_params;
-  std::string_view symbol;
-  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+// The order parameters shared by POST /order, /order/test and
+// /order/cancelReplace into *r and *rt (user, symbol and now are the
+// caller's).
+static std::optional<ApiError> OrderParams(const RequestParams& p, os::PlaceOrderRequest* r,
+                                           RespType* rt) {
   std::string_view side_s, type_s;
-  if (auto e = Mandatory(p, "side", &side_s)) return SetError(*e, resp);
-  if (auto e = Mandatory(p, "type", &type_s)) return SetError(*e, resp);
+  if (auto e = Mandatory(p, "side", &side_s)) return e;
+  if (auto e = Mandatory(p, "type", &type_s)) return e;
   auto side = os::ParseSide(side_s);
-  if (!side) return SetError(os::errors::InvalidSide(), resp);
+  if (!side) return os::errors::InvalidSide();
   auto type = os::ParseOrderType(type_s);
-  if (!type) return SetError(os::errors::InvalidOrderType(), resp);
-
-  os::PlaceOrderRequest r;
-  r.user = key->user;
-  r.symbol.assign(symbol);
-  r.side = *side;
-  r.type = *type;
+  if (!type) return os::errors::InvalidOrderType();
+  r->side = *side;
+  r->type = *type;
   if (auto tif = p.Get("timeInForce")) {
     auto t = os::ParseTimeInForce(*tif);
-    if (!t) return SetError(os::errors::InvalidTimeInForce(), resp);
-    r.time_in_force = *t;
+    if (!t) return os::errors::InvalidTimeInForce();
+    r->time_in_force = *t;
   }
   // Decimals go to the order service as sent: it owns parsing, filters and
   // their exact messages.
   auto copy = [&p](std::string_view name, std::optional<std::string>* out) {
     if (auto v = p.Get(name)) out->emplace(*v);
   };
-  copy("quantity", &r.quantity);
-  copy("quoteOrderQty", &r.quote_order_qty);
-  copy("price", &r.price);
-  copy("stopPrice", &r.stop_price);
-  copy("icebergQty", &r.iceberg_qty);
+  copy("quantity", &r->quantity);
+  copy("quoteOrderQty", &r->quote_order_qty);
+  copy("price", &r->price);
+  copy("stopPrice", &r->stop_price);
+  copy("icebergQty", &r->iceberg_qty);
   if (auto id = p.Get("newClientOrderId")) {
-    if (id->empty()) return SetError(ApiError(ErrorId::kEmptyNewClOrdId), resp);
-    r.new_client_order_id.assign(*id);
+    if (id->empty()) return ApiError(ErrorId::kEmptyNewClOrdId);
+    r->new_client_order_id.assign(*id);
   }
   if (auto stp = p.Get("selfTradePreventionMode")) {
     auto m = ParseStp(*stp);
-    if (!m) return SetError(ApiError(ErrorId::kInvalidParameter, "selfTradePreventionMode"), resp);
-    r.stp = *m;
+    if (!m) return ApiError(ErrorId::kInvalidParameter, "selfTradePreventionMode");
+    r->stp = *m;
   }
   // Binance: FULL by default for MARKET and LIMIT, ACK for the others.
-  RespType rt = (r.type == os::OrderType::kMarket || r.type == os::OrderType::kLimit)
-                    ? RespType::kFull
-                    : RespType::kAck;
+  *rt = (r->type == os::OrderType::kMarket || r->type == os::OrderType::kLimit) ? RespType::kFull
+                                                                               : RespType::kAck;
   if (auto v = p.Get("newOrderRespType")) {
     if (*v == "ACK") {
-      rt = RespType::kAck;
+      *rt = RespType::kAck;
     } else if (*v == "RESULT") {
-      rt = RespType::kResult;
+      *rt = RespType::kResult;
     } else if (*v == "FULL") {
-      rt = RespType::kFull;
+      *rt = RespType::kFull;
     } else {
-      return SetError(ApiError(ErrorId::kInvalidParameter, "newOrderRespType"), resp);
+      return ApiError(ErrorId::kInvalidParameter, "newOrderRespType");
     }
   }
+  return std::nullopt;
+}
+
+void RestApi::NewOrder(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  std::string_view symbol;
+  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  os::PlaceOrderRequest r;
+  r.user = key->user;
+  r.symbol.assign(symbol);
+  RespType rt = RespType::kAck;
+  if (auto e = OrderParams(p, &r, &rt)) return SetError(*e, resp);
   r.now = clock_.NowNanos();
 
   os::ApiResult<os::OrderInfo> placed = orders_.PlaceOrder(r);
   if (!placed.ok()) return SetError(placed.error(), resp);
   PlacedOrder(placed.value(), rt, &resp.body());
+}
+
+void RestApi::TestOrder(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  std::string_view symbol;
+  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  os::PlaceOrderRequest r;
+  r.user = key->user;
+  r.symbol.assign(symbol);
+  RespType rt = RespType::kAck;
+  if (auto e = OrderParams(p, &r, &rt)) return SetError(*e, resp);
+  bool rates = false;
+  if (auto v = p.Get("computeCommissionRates")) {
+    if (*v == "true") {
+      rates = true;
+    } else if (*v != "false") {
+      return SetError(ApiError(ErrorId::kInvalidParameter, "computeCommissionRates"), resp);
+    }
+  }
+  r.now = clock_.NowNanos();
+  if (auto e = orders_.TestOrder(r)) return SetError(*e, resp);
+  std::string& out = resp.body();
+  if (!rates) {
+    out.append("{}");
+    return;
+  }
+  // Rates, not amounts (Binance's shape). No tax and no discount asset here.
+  const Symbol& sym = symbols_[static_cast<size_t>(Find(symbol))];
+  out.append("{\"standardCommissionForOrder\":{\"maker\":");
+  internal::AmtValue(sym.maker_fee, &out);
+  out.append(",\"taker\":");
+  internal::AmtValue(sym.taker_fee, &out);
+  out.append("},\"taxCommissionForOrder\":{\"maker\":\"0.00000000\",\"taker\":\"0.00000000\"},"
+             "\"discount\":{\"enabledForAccount\":false,\"enabledForSymbol\":false,"
+             "\"discountAsset\":\"\",\"discount\":\"0.00000000\"}}");
 }
 
 // orderId or origClientOrderId into `ref` (symbol and user set by the caller).
@@ -751,7 +707,7 @@ void RestApi::AllOrders(const HttpRequest& req, HttpResponse& resp) const {
   if (auto e = OptionalInt(p, "orderId", &order_id)) return SetError(*e, resp);
   if (auto e = OptionalInt(p, "startTime", &start)) return SetError(*e, resp);
   if (auto e = OptionalInt(p, "endTime", &end)) return SetError(*e, resp);
-  if (auto e = Limit(p, &limit)) return SetError(*e, resp);
+  if (auto e = internal::Limit(p, kDefaultLimit, kMaxLimit, &limit)) return SetError(*e, resp);
   auto r = orders_.AllOrders(key->user, symbol);
   if (!r.ok()) return SetError(r.error(), resp);
   // Oldest first. With orderId: the first `limit` orders from it; otherwise
@@ -824,7 +780,7 @@ void RestApi::MyTrades(const HttpRequest& req, HttpResponse& resp) const {
   if (auto e = OptionalInt(p, "startTime", &start)) return SetError(*e, resp);
   if (auto e = OptionalInt(p, "endTime", &end)) return SetError(*e, resp);
   if (auto e = OptionalInt(p, "fromId", &from_id)) return SetError(*e, resp);
-  if (auto e = Limit(p, &limit)) return SetError(*e, resp);
+  if (auto e = internal::Limit(p, kDefaultLimit, kMaxLimit, &limit)) return SetError(*e, resp);
   if (from_id && (start || end)) return SetError(ApiError(ErrorId::kOptionalParamsBadCombo), resp);
   auto r = orders_.MyTrades(key->user, symbol);
   if (!r.ok()) return SetError(r.error(), resp);
@@ -861,6 +817,202 @@ void RestApi::MyTrades(const HttpRequest& req, HttpResponse& resp) const {
     out.push_back('}');
   }
   out.push_back(']');
+}
+
+// ---- cancelReplace ----
+
+namespace {
+
+enum class Outcome : uint8_t { kSuccess, kFailure, kNotAttempted };
+
+const char* OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kSuccess: return "SUCCESS";
+    case Outcome::kFailure: return "FAILURE";
+    case Outcome::kNotAttempted: return "NOT_ATTEMPTED";
+  }
+  return "FAILURE";
+}
+
+// Which half of a cancel-replace an order-service error belongs to: the
+// cancel (unknown / not open order), the new order (filters, funds,
+// engine-style rejects), or neither (a malformed request: answered as a
+// plain error, as Binance answers parameter errors).
+enum class Half : uint8_t { kCancel, kNewOrder, kRequest };
+Half HalfOf(const ApiError& e) {
+  if (e.code() == -2011 || e.code() == -2013) return Half::kCancel;
+  if (e.code() == -1013 || e.code() == -2010) return Half::kNewOrder;
+  return Half::kRequest;
+}
+
+// {"code":-2021|-2022,"msg":..,"data":{"cancelResult":..,"newOrderResult":..,
+// "cancelResponse":<error or order or null>,"newOrderResponse":<...>}}
+// `cancel_json` / `new_json` are complete JSON values.
+void CancelReplaceFailure(ErrorId id, Outcome cancel, Outcome placed, std::string_view cancel_json,
+                          std::string_view new_json, HttpResponse& resp) {
+  const ApiError e(id);
+  SetError(e, resp);
+  std::string& out = resp.body();
+  out.pop_back();  // the error object's '}'
+  out.append(",\"data\":{\"cancelResult\":\"").append(OutcomeName(cancel));
+  out.append("\",\"newOrderResult\":\"").append(OutcomeName(placed));
+  out.append("\",\"cancelResponse\":").append(cancel_json);
+  out.append(",\"newOrderResponse\":").append(new_json);
+  out.append("}}");
+}
+
+}  // namespace
+
+void RestApi::CancelReplace(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  const RequestParams& p = tl_params;
+  std::string_view symbol;
+  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  std::string_view mode;
+  if (auto e = Mandatory(p, "cancelReplaceMode", &mode)) return SetError(*e, resp);
+  const bool allow_failure = mode == "ALLOW_FAILURE";
+  if (!allow_failure && mode != "STOP_ON_FAILURE") {
+    return SetError(ApiError(ErrorId::kInvalidParameter, "cancelReplaceMode"), resp);
+  }
+  os::CancelReplaceRequest r;
+  r.cancel.user = key->user;
+  r.cancel.symbol.assign(symbol);
+  {
+    auto id = p.Get("cancelOrderId");
+    auto orig = p.Get("cancelOrigClientOrderId");
+    if ((!id || id->empty()) && (!orig || orig->empty())) {
+      return SetError(ApiError(ErrorId::kEitherParam, "cancelOrderId", "cancelOrigClientOrderId"),
+                      resp);
+    }
+    if (id && !id->empty()) {
+      auto v = os::ParseUnsigned("cancelOrderId", *id);
+      if (!v.ok()) return SetError(v.error(), resp);
+      r.cancel.order_id = v.value();
+    }
+    if (orig && !orig->empty()) r.cancel.orig_client_order_id.assign(*orig);
+  }
+  std::string_view cancel_id;
+  if (auto v = p.Get("cancelNewClientOrderId")) {
+    if (!v->empty() && !os::IsValidClientOrderId(*v)) {
+      return SetError(
+          os::errors::IllegalChars("cancelNewClientOrderId", os::kClientOrderIdLegalRange), resp);
+    }
+    cancel_id = *v;
+  }
+  r.order.user = key->user;
+  r.order.symbol.assign(symbol);
+  RespType rt = RespType::kAck;
+  if (auto e = OrderParams(p, &r.order, &rt)) return SetError(*e, resp);
+  const protocol::Timestamp now = clock_.NowNanos();
+  r.cancel.now = now;
+  r.order.now = now;
+
+  os::ApiResult<os::CancelReplaceResult> res = orders_.CancelReplace(r);
+  if (res.ok()) {
+    std::string& out = resp.body();
+    out.append("{\"cancelResult\":\"SUCCESS\",\"newOrderResult\":\"SUCCESS\",\"cancelResponse\":");
+    CancelledOrder(res.value().cancelled, cancel_id, Ms(now), &out);
+    out.append(",\"newOrderResponse\":");
+    PlacedOrder(res.value().placed, rt, &out);
+    out.push_back('}');
+    return;
+  }
+  const ApiError& err = res.error();
+  const Half half = HalfOf(err);
+  if (half == Half::kRequest) return SetError(err, resp);
+  const std::string err_json = err.ToJson();
+  if (half == Half::kCancel) {
+    if (!allow_failure) {
+      return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kFailure,
+                                  Outcome::kNotAttempted, err_json, "null", resp);
+    }
+    // ALLOW_FAILURE: the new order goes in although the cancel failed.
+    os::ApiResult<os::OrderInfo> placed = orders_.PlaceOrder(r.order);
+    if (!placed.ok()) {
+      return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kFailure,
+                                  Outcome::kFailure, err_json, placed.error().ToJson(), resp);
+    }
+    std::string order_json;
+    PlacedOrder(placed.value(), rt, &order_json);
+    return CancelReplaceFailure(ErrorId::kCancelReplacePartiallyFailed, Outcome::kFailure,
+                                Outcome::kSuccess, err_json, order_json, resp);
+  }
+  // The new order was refused. The order service checks it before it
+  // cancels anything, so with STOP_ON_FAILURE the old order is untouched
+  // (Binance would have cancelled it first and answered -2021).
+  if (!allow_failure) {
+    return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kNotAttempted,
+                                Outcome::kFailure, "null", err_json, resp);
+  }
+  // ALLOW_FAILURE: the cancel still goes through, as on Binance.
+  os::ApiResult<os::OrderInfo> cancelled = orders_.CancelOrder(r.cancel);
+  if (!cancelled.ok()) {
+    return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kFailure,
+                                Outcome::kFailure, cancelled.error().ToJson(), err_json, resp);
+  }
+  std::string cancel_json;
+  CancelledOrder(cancelled.value(), cancel_id, Ms(now), &cancel_json);
+  CancelReplaceFailure(ErrorId::kCancelReplacePartiallyFailed, Outcome::kSuccess,
+                       Outcome::kFailure, cancel_json, err_json, resp);
+}
+
+// ---- userDataStream (API key, no signature) ----
+
+const RestApi::KeyEntry* RestApi::AuthenticateKeyOnly(const HttpRequest& req,
+                                                      HttpResponse& resp) const {
+  std::optional<std::string_view> header;
+  if (!req.api_key.empty()) header = req.api_key;
+  if (auto e = CheckApiKeyFormat(header)) {
+    SetError(*e, resp);
+    return nullptr;
+  }
+  const KeyEntry* key = FindKey(req.api_key);
+  if (key == nullptr) {
+    SetError(os::errors::InvalidApiKey(), resp);
+    return nullptr;
+  }
+  std::string_view body = req.body;
+  if (req.content_type.substr(0, 16) == "application/json") body = {};
+  if (auto e = tl_params.Parse(req.query, body)) {
+    SetError(*e, resp);
+    return nullptr;
+  }
+  return key;
+}
+
+void RestApi::CreateListenKey(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = AuthenticateKeyOnly(req, resp);
+  if (key == nullptr) return;
+  const std::string lk = listen_keys_.Create(key->user, clock_.NowNanos());
+  resp.body().append("{\"listenKey\":\"").append(lk).append("\"}");
+}
+
+void RestApi::ExtendListenKey(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = AuthenticateKeyOnly(req, resp);
+  if (key == nullptr) return;
+  std::string_view lk;
+  if (auto e = Mandatory(tl_params, "listenKey", &lk)) return SetError(*e, resp);
+  if (!listen_keys_.Extend(lk, key->user, clock_.NowNanos())) {
+    return SetError(ApiError(ErrorId::kInvalidListenKey), resp);
+  }
+  resp.body().append("{}");
+}
+
+void RestApi::CloseListenKey(const HttpRequest& req, HttpResponse& resp) const {
+  const KeyEntry* key = AuthenticateKeyOnly(req, resp);
+  if (key == nullptr) return;
+  std::string_view lk;
+  if (auto e = Mandatory(tl_params, "listenKey", &lk)) return SetError(*e, resp);
+  if (!listen_keys_.Close(lk, key->user, clock_.NowNanos())) {
+    return SetError(ApiError(ErrorId::kInvalidListenKey), resp);
+  }
+  resp.body().append("{}");
+}
+
+std::optional<protocol::UserId> RestApi::UserOfListenKey(std::string_view listen_key,
+                                                         protocol::Timestamp now) const {
+  return listen_keys_.UserOf(listen_key, now);
 }
 
 }  // namespace xc::gateway

@@ -16,10 +16,50 @@
 //   GET    /api/v3/allOrders    symbol [orderId] [startTime] [endTime] [limit]
 //   GET    /api/v3/account      [omitZeroBalances]
 //   GET    /api/v3/myTrades     symbol [orderId] [startTime] [endTime] [fromId] [limit]
-// Not served: POST /api/v3/order/test (the order service has no dry-run
-// admission to validate against, and answering {} for an order that would
-// fail its filters would be a lie; TODO(gateway): add once
-// OrderServiceApi can validate without placing).
+//   POST   /api/v3/order/test   the order parameters [computeCommissionRates]
+//   POST   /api/v3/order/cancelReplace  symbol cancelReplaceMode
+//          cancelOrderId|cancelOrigClientOrderId [cancelNewClientOrderId]
+//          + the order parameters
+// API key only (X-MBX-APIKEY, no timestamp or signature; steps 1-3 below):
+//   POST   /api/v3/userDataStream   {"listenKey":"<60 alphanumerics>"}
+//   PUT    /api/v3/userDataStream   listenKey   {}
+//   DELETE /api/v3/userDataStream   listenKey   {}
+// The public market-data endpoints are MarketDataApi's (market_data_api.h).
+//
+// order/test runs every check of POST /order (OrderServiceApi::TestOrder)
+// and places nothing: {} when the order would be admitted now, else the
+// error POST /order would answer. With computeCommissionRates=true it
+// answers Binance's {"standardCommissionForOrder":{"maker","taker"},
+// "taxCommissionForOrder":{..},"discount":{..}} with the symbol's
+// configured fee rates, zero tax, and no discount (enabledForAccount and
+// enabledForSymbol false, discountAsset "").
+//
+// cancelReplace: the order service checks the new order first and, if it
+// passes, cancels the old one and places the new one (nothing changes when
+// it refuses). Answers:
+//   both done                 200 {"cancelResult":"SUCCESS","newOrderResult":"SUCCESS",
+//                             "cancelResponse":<DELETE /order shape>,
+//                             "newOrderResponse":<POST /order shape, newOrderRespType>}
+//   a malformed request (-11xx, -2015, ...): the plain error, as Binance.
+//   Otherwise {"code":-2022|-2021,"msg":..,"data":{"cancelResult",
+//   "newOrderResult","cancelResponse","newOrderResponse"}} where a failed
+//   half shows its {"code","msg"} and a half not attempted shows null:
+//   STOP_ON_FAILURE, cancel refused (-2011)    -2022 FAILURE / NOT_ATTEMPTED
+//   STOP_ON_FAILURE, new order refused         -2022 NOT_ATTEMPTED / FAILURE
+//     (Binance would have cancelled first and answered -2021; here the old
+//     order stays, because the order service checks before it cancels)
+//   ALLOW_FAILURE, cancel refused              the new order is placed alone:
+//     -2021 (HTTP 409) FAILURE / SUCCESS, or -2022 FAILURE / FAILURE
+//   ALLOW_FAILURE, new order refused           the old order is cancelled alone:
+//     -2021 (HTTP 409) SUCCESS / FAILURE, or -2022 FAILURE / FAILURE
+//   Errors -2011/-2013 belong to the cancel, -1013/-2010 to the new order.
+//   A bad cancelReplaceMode is -1130; neither cancel id is -1102.
+//
+// userDataStream (ListenKeys, listen_keys.h): a key is valid 60 minutes;
+// POST returns the user's active key (extended) or a new one; PUT extends
+// and DELETE closes a key of the calling API key's user; any other key is
+// -1125 "This listenKey does not exist."; a missing listenKey -1102.
+// UserOfListenKey() resolves a key for the WebSocket user stream.
 //
 // exchangeInfo is rendered in Binance's JSON shape and string formatting:
 // filter amounts as 8-decimal strings ("0.01000000", every amount of the
@@ -63,7 +103,8 @@
 // fills yet, and a cancelled one stays NEW/PARTIALLY_FILLED until the engine
 // confirms (OrderServiceApi); with a synchronous one they show the outcome.
 //
-// Thread safety: exchangeInfo/ping/time read immutable state. The signed
+// Thread safety: exchangeInfo/ping/time read immutable state; the listen
+// keys have their own mutex. The signed
 // handlers call the order service, which decides what concurrency it allows
 // (LocalOrderService: none, so run the server with one I/O thread); the key
 // cache is guarded by a mutex. Request parameters are parsed into one
@@ -87,6 +128,7 @@
 #include <vector>
 
 #include "xc/gateway/http_server.h"
+#include "xc/gateway/listen_keys.h"
 #include "xc/order_service/order_service_api.h"
 #include "xc/protocol/types.h"
 
@@ -132,6 +174,16 @@ class RestApi {
   void AllOrders(const HttpRequest& req, HttpResponse& resp) const;
   void Account(const HttpRequest& req, HttpResponse& resp) const;
   void MyTrades(const HttpRequest& req, HttpResponse& resp) const;
+  void TestOrder(const HttpRequest& req, HttpResponse& resp) const;
+  void CancelReplace(const HttpRequest& req, HttpResponse& resp) const;
+  void CreateListenKey(const HttpRequest& req, HttpResponse& resp) const;
+  void ExtendListenKey(const HttpRequest& req, HttpResponse& resp) const;
+  void CloseListenKey(const HttpRequest& req, HttpResponse& resp) const;
+
+  // The user of an active listenKey at `now` (ns since the epoch, from the
+  // WallClock); nullopt for an unknown, closed or expired key. Any thread.
+  std::optional<protocol::UserId> UserOfListenKey(std::string_view listen_key,
+                                                  protocol::Timestamp now) const;
 
  private:
   struct KeyEntry;  // user + prepared HMAC key (rest_api.cc)
@@ -143,6 +195,8 @@ class RestApi {
   // thread's RequestParams. The user's key entry, or nullptr after writing
   // the error into `resp`.
   const KeyEntry* Authenticate(const HttpRequest& req, HttpResponse& resp) const;
+  // Steps 1-3 only (API-key endpoints).
+  const KeyEntry* AuthenticateKeyOnly(const HttpRequest& req, HttpResponse& resp) const;
   // The mandatory `symbol` parameter into *out: -1102 absent or empty,
   // -1100 malformed, -1121 not configured.
   std::optional<order_service::ApiError> SymbolParam(const RequestParams& p,
@@ -154,6 +208,8 @@ class RestApi {
   struct Symbol {
     std::string name;
     std::string json;  // the complete {"symbol":...} object
+    int64_t maker_fee = 0;  // rates in 1e-8 units
+    int64_t taker_fee = 0;
   };
   // Index into symbols_ of `name`, or -1.
   int Find(std::string_view name) const;
@@ -166,6 +222,7 @@ class RestApi {
   mutable std::unordered_map<std::string, std::unique_ptr<const KeyEntry>, StringHash,
                              std::equal_to<>>
       keys_;  // guarded by keys_mu_
+  mutable ListenKeys listen_keys_;  // thread-safe itself
 };
 
 }  // namespace xc::gateway

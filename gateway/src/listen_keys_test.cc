@@ -1,0 +1,44 @@
+#include "xc/gateway/listen_keys.h"
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+
+namespace xc::gateway {
+namespace {
+
+constexpr protocol::Timestamp kMin = 60'000'000'000;
+constexpr protocol::Timestamp kT0 = 1'700'000'000'000'000'000;
+
+TEST(ListenKeysTest, CreateExtendCloseAndExpire) {
+  ListenKeys keys;
+  const std::string k = keys.Create(7, kT0);
+  ASSERT_EQ(k.size(), 60u);
+  for (char c : k) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c))) << k;
+  EXPECT_EQ(keys.UserOf(k, kT0), 7u);
+  // POST again: the same key, extended.
+  EXPECT_EQ(keys.Create(7, kT0 + 30 * kMin), k);
+  EXPECT_EQ(keys.UserOf(k, kT0 + 89 * kMin), 7u);
+  EXPECT_EQ(keys.UserOf(k, kT0 + 90 * kMin), std::nullopt);
+  // Another user gets another key and cannot touch this one.
+  const std::string k2 = keys.Create(8, kT0);
+  EXPECT_NE(k2, k);
+  EXPECT_FALSE(keys.Extend(k, 8, kT0));
+  EXPECT_FALSE(keys.Close(k, 8, kT0));
+  // PUT extends by 60 minutes from now.
+  EXPECT_TRUE(keys.Extend(k, 7, kT0 + 80 * kMin));
+  EXPECT_EQ(keys.UserOf(k, kT0 + 139 * kMin), 7u);
+  // DELETE closes it.
+  EXPECT_TRUE(keys.Close(k, 7, kT0 + 81 * kMin));
+  EXPECT_EQ(keys.UserOf(k, kT0 + 81 * kMin), std::nullopt);
+  EXPECT_FALSE(keys.Extend(k, 7, kT0 + 81 * kMin));
+  // Expired keys cannot be extended; the next POST makes a new one.
+  EXPECT_FALSE(keys.Extend(k2, 8, kT0 + 61 * kMin));
+  const std::string k3 = keys.Create(8, kT0 + 61 * kMin);
+  EXPECT_NE(k3, k2);
+  EXPECT_EQ(keys.UserOf(k3, kT0 + 61 * kMin), 8u);
+  EXPECT_EQ(keys.UserOf("nope", kT0), std::nullopt);
+}
+
+}  // namespace
+}  // namespace xc::gateway
