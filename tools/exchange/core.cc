@@ -169,6 +169,10 @@ absl::StatusOr<size_t> Core::FinishRecovery(protocol::Seq engine_seq, const engi
         }
       }
     }
+    if (options_.on_book_reset) {
+      options_.on_book_reset(spec.id, {book.bids.begin(), book.bids.end()},
+                             {book.asks.begin(), book.asks.end()}, engine_seq);
+    }
     Quote3& q = quotes_[spec.id];
     q.bid.store(book.bids.empty() ? 0 : book.bids.begin()->first);
     q.ask.store(book.asks.empty() ? 0 : book.asks.begin()->first);

@@ -62,6 +62,11 @@ struct CoreOptions {
   std::chrono::milliseconds timeout{10'000};
   // Called on the pump thread for every engine event (market data), in order.
   std::function<void(const protocol::Event&)> on_market_event;
+  // Called by FinishRecovery with each recovered book (ticks, lots; best
+  // first), for market data.
+  std::function<void(protocol::SymbolId, std::vector<std::pair<protocol::Price, protocol::Qty>>,
+                     std::vector<std::pair<protocol::Price, protocol::Qty>>, protocol::Seq)>
+      on_book_reset;
   // Called once when a partition log fails (the process must exit).
   std::function<void()> on_fatal;
 };

@@ -48,6 +48,8 @@
 #include "xc/engine/node/snapshot_writer.h"
 #include "xc/engine/snapshot_recovery.h"
 #include "xc/gateway/http_server.h"
+#include "xc/gateway/market_data.h"
+#include "xc/gateway/market_data_api.h"
 #include "xc/gateway/rest_api.h"
 #include "xc/order_service/symbol_table.h"
 
@@ -159,6 +161,14 @@ int Run(int argc, char** argv) {
   core_opts.dir = (std::filesystem::path(config->data_dir) / "orders").string();
   core_opts.sync = policy->mode != engine::DurabilityPolicy::Mode::kNone;
   core_opts.on_fatal = [] { g_fatal.store(true); };
+  std::vector<order_service::SymbolConfig> configs;
+  for (const auto& spec : table->symbols()) configs.push_back(spec.config);
+  gateway::MarketData market(configs);
+  core_opts.on_market_event = [&market](const protocol::Event& e) { market.OnEvent(e); };
+  core_opts.on_book_reset = [&market](protocol::SymbolId id, auto bids, auto asks,
+                                      protocol::Seq seq) {
+    market.ResetBook(id, std::move(bids), std::move(asks), seq);
+  };
   Core core(&*table, core_opts, &clock);
   {
     std::string report;
@@ -262,12 +272,14 @@ int Run(int argc, char** argv) {
   // ---- order service workers + event pump ----
   core.Start(runner.get());
   gateway::RestApi rest(core.api(), clock);
+  gateway::MarketDataApi market_api(market, clock);
   gateway::HttpServerOptions client_opts;
   client_opts.address = config->listen_addr;
   client_opts.port = config->port;
   client_opts.io_threads = config->http_io_threads;
   gateway::HttpServer client(client_opts);
   rest.Register(client);
+  market_api.Register(client);
 
   AdminApi admin(&core);
   gateway::HttpServerOptions admin_opts;
