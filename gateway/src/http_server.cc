@@ -5,15 +5,21 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <exception>
 #include <optional>
+#include <type_traits>
 #include <unordered_map>
 
 #include "xc/order_service/api_error.h"
@@ -21,8 +27,10 @@
 namespace xc::gateway {
 
 namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
+using TlsStream = boost::beast::ssl_stream<tcp::socket>;
 using SteadyTime = std::chrono::steady_clock::time_point;
 using order_service::ApiError;
 using order_service::ErrorId;
@@ -79,7 +87,7 @@ void AppendUint(uint64_t v, std::string* out) {
 
 }  // namespace
 
-class Connection;
+class ConnectionBase;
 
 // One I/O thread: its io_context, its connections and its sweep timer. All
 // members are touched only on that thread (after Start), except `count`.
@@ -93,15 +101,15 @@ struct Worker {
   }
   void ArmSweep();
   void Sweep();
-  void Add(Connection* c);
-  void Remove(Connection* c);
+  void Add(ConnectionBase* c);
+  void Remove(ConnectionBase* c);
   void BeginStop(SteadyTime deadline);
 
   const HttpServerOptions& options;
   asio::io_context ioc{1};
   asio::steady_timer sweep;
   SteadyTime coarse_now = std::chrono::steady_clock::now();
-  std::vector<Connection*> conns;  // each knows its index
+  std::vector<ConnectionBase*> conns;  // each knows its index
   std::atomic<size_t> count{0};
   bool stopping = false;
   SteadyTime stop_deadline{};
@@ -123,25 +131,22 @@ struct HttpServer::Impl {
   RouteTable routes;
   std::vector<std::unique_ptr<Worker>> workers;
   std::optional<tcp::acceptor> acceptor;
+  // Set by Start() when TLS is configured; shared by every connection on
+  // every thread (OpenSSL allows concurrent SSL_new on one SSL_CTX).
+  std::optional<ssl::context> tls;
   size_t next_worker = 0;
   const std::atomic<bool>* stopping = nullptr;
 };
 
-// One client connection. Owned by shared_ptrs held by its one pending
-// operation (there is always exactly one while it is open: a read, a write
-// or a drain), so it dies when that operation completes after Close().
-class Connection : public std::enable_shared_from_this<Connection> {
+// What the worker's sweep and stop need of a connection, whatever its
+// stream type: state, deadline, and Close() on the TCP socket underneath.
+// Not virtual: Close() only closes the raw socket, which cancels whatever
+// operation (TLS or not) is pending on it.
+class ConnectionBase {
  public:
-  enum class State : uint8_t { kIdle, kReading, kHandling, kWriting, kDraining };
+  enum class State : uint8_t { kHandshake, kIdle, kReading, kHandling, kWriting, kDraining };
 
-  Connection(Worker* w, tcp::socket socket) : w_(w), socket_(std::move(socket)) {}
-
-  void Start() {
-    boost::system::error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
-    w_->Add(this);
-    BeginRequest();
-  }
+  explicit ConnectionBase(Worker* w) : w_(w) {}
 
   // Closes the socket (cancelling the pending operation) and leaves the
   // worker's list. Idempotent.
@@ -149,7 +154,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (closed_) return;
     closed_ = true;
     boost::system::error_code ec;
-    socket_.close(ec);
+    raw_->close(ec);
     w_->Remove(this);
   }
 
@@ -158,10 +163,101 @@ class Connection : public std::enable_shared_from_this<Connection> {
   SteadyTime deadline() const { return deadline_; }
   size_t index = 0;  // position in Worker::conns
 
+ protected:
+  Worker* w_;
+  tcp::socket* raw_ = nullptr;  // the TCP socket of the derived stream
+  State state_ = State::kIdle;
+  SteadyTime deadline_{};
+  bool closed_ = false;
+};
+
+// True when a failed TLS handshake read a plain HTTP request line.
+bool IsPlainHttpOnTlsPort(const boost::system::error_code& ec) {
+  return ec.category() == asio::error::get_ssl_category() &&
+         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST;
+}
+
+// One client connection over `Stream`: tcp::socket (plain HTTP) or
+// TlsStream. Owned by shared_ptrs held by its one pending operation (there
+// is always exactly one while it is open: a handshake, a read, a write, a
+// TLS shutdown or a drain), so it dies when that operation completes after
+// Close(). The TLS-only steps are `if constexpr`, so the plain instantiation
+// is the plain code with nothing added.
+template <typename Stream>
+class Connection : public ConnectionBase,
+                   public std::enable_shared_from_this<Connection<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+
+  // `args` construct the stream: (socket) or (socket, ssl::context&).
+  template <typename... Args>
+  explicit Connection(Worker* w, Args&&... args)
+      : ConnectionBase(w), stream_(std::forward<Args>(args)...) {
+    raw_ = &Socket();
+  }
+
+  void Start() {
+    boost::system::error_code ec;
+    Socket().set_option(tcp::no_delay(true), ec);
+    w_->Add(this);
+    if constexpr (kTls) {
+      // The handshake counts as reading the first request.
+      state_ = State::kHandshake;
+      deadline_ = w_->Deadline(opt().request_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](boost::system::error_code ec) {
+                                self->OnHandshake(ec);
+                              });
+    } else {
+      BeginRequest();
+    }
+  }
+
  private:
+  tcp::socket& Socket() {
+    if constexpr (kTls) {
+      return stream_.next_layer();
+    } else {
+      return stream_;
+    }
+  }
   const HttpServerOptions& opt() const { return w_->options; }
   bool ServerStopping() const {
     return w_->stopping || w_->impl->stopping->load(std::memory_order_acquire);
+  }
+
+  void OnHandshake(boost::system::error_code ec) {
+    if (closed_) return;
+    if (!ec) {
+      BeginRequest();
+    } else if (IsPlainHttpOnTlsPort(ec)) {
+      RefusePlainHttp();
+    } else {
+      Close();  // not TLS, or a TLS error: nothing we could say is readable
+    }
+  }
+
+  // Answers a plain HTTP request on the TLS port in plain text (OpenSSL sent
+  // no alert for it), then closes like any Connection: close response.
+  void RefusePlainHttp() {
+    static constexpr std::string_view kBody =
+        R"({"msg":"The plain HTTP request was sent to HTTPS port"})";
+    out_.clear();
+    out_.append("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json;charset=UTF-8\r\n");
+    out_.append("Content-Length: ");
+    AppendUint(kBody.size(), &out_);
+    out_.append("\r\nConnection: close\r\n\r\n").append(kBody);
+    state_ = State::kWriting;
+    deadline_ = w_->Deadline(opt().write_timeout);
+    asio::async_write(Socket(), asio::buffer(out_),
+                      [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
+                        if (self->closed_) return;
+                        if (ec) {
+                          self->Close();
+                          return;
+                        }
+                        self->Linger();
+                      });
   }
 
   // Waits for (or parses already buffered bytes of) the next request.
@@ -187,8 +283,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void ReadMore() {
     auto mb = buffer_.prepare(kReadChunk);
-    socket_.async_read_some(mb, [self = shared_from_this()](boost::system::error_code ec,
-                                                            size_t n) { self->OnRead(ec, n); });
+    stream_.async_read_some(mb, [self = this->shared_from_this()](boost::system::error_code ec,
+                                                                  size_t n) {
+      self->OnRead(ec, n);
+    });
   }
 
   void OnRead(boost::system::error_code ec, size_t n) {
@@ -323,8 +421,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     state_ = State::kWriting;
     deadline_ = w_->Deadline(opt().write_timeout);
-    asio::async_write(socket_, asio::buffer(out_),
-                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
                         self->OnWritten(ec);
                       });
   }
@@ -339,11 +437,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
       BeginRequest();
       return;
     }
-    // Half-close and drain what the client still sends until it closes, so
-    // that unread request bytes do not turn our close into a reset that
-    // could destroy the response before the client reads it.
+    if constexpr (kTls) {
+      // close_notify first, so the client can tell the end from a
+      // truncation. async_shutdown also waits for the client's close_notify
+      // or EOF; the linger deadline bounds that wait.
+      state_ = State::kDraining;
+      deadline_ = w_->Deadline(opt().linger_timeout);
+      stream_.async_shutdown([self = this->shared_from_this()](boost::system::error_code) {
+        if (self->closed_) return;
+        self->Linger();
+      });
+      return;
+    }
+    Linger();
+  }
+
+  // Half-close and drain what the client still sends until it closes, so
+  // that unread request bytes do not turn our close into a reset that could
+  // destroy the response before the client reads it. On the raw socket:
+  // after a TLS shutdown (or a refused plain request) only bytes to discard
+  // can follow.
+  void Linger() {
     boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    Socket().shutdown(tcp::socket::shutdown_send, ignored);
     if (ServerStopping() && buffer_.size() == 0) {
       // Stopping: the request was read completely, so nothing unread can
       // provoke a reset; do not hold Stop() for the client's close.
@@ -358,8 +474,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Drain() {
     buffer_.clear();
     auto mb = buffer_.prepare(kReadChunk);
-    socket_.async_read_some(mb, [self = shared_from_this()](boost::system::error_code ec,
-                                                            size_t) {
+    Socket().async_read_some(mb, [self = this->shared_from_this()](boost::system::error_code ec,
+                                                                   size_t) {
       if (self->closed_) return;
       if (ec) {
         self->Close();
@@ -369,25 +485,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
     });
   }
 
-  Worker* w_;
-  tcp::socket socket_;
+  Stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpResponse response_;
   std::string out_;  // serialized response; capacity reused
-  State state_ = State::kIdle;
-  SteadyTime deadline_{};
   bool keep_alive_ = true;
-  bool closed_ = false;
 };
 
-void Worker::Add(Connection* c) {
+void Worker::Add(ConnectionBase* c) {
   c->index = conns.size();
   conns.push_back(c);
   count.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Worker::Remove(Connection* c) {
+void Worker::Remove(ConnectionBase* c) {
   size_t i = c->index;
   if (i >= conns.size() || conns[i] != c) return;
   conns[i] = conns.back();
@@ -411,7 +523,7 @@ void Worker::Sweep() {
   // Backwards, so that Close()'s swap-with-last only moves visited entries.
   for (size_t i = conns.size(); i-- > 0;) {
     if (i >= conns.size()) continue;
-    Connection* c = conns[i];
+    ConnectionBase* c = conns[i];
     if (past_grace || coarse_now >= c->deadline()) c->Close();
   }
   if (stopping && conns.empty()) return;
@@ -426,8 +538,12 @@ void Worker::BeginStop(SteadyTime deadline) {
     if (i >= conns.size()) continue;
     // Idle keep-alive connections have nothing in flight, and draining ones
     // have delivered their response: close them now.
+    // A TLS handshake has no request yet either.
     auto st = conns[i]->state();
-    if (st == Connection::State::kIdle || st == Connection::State::kDraining) conns[i]->Close();
+    if (st == ConnectionBase::State::kIdle || st == ConnectionBase::State::kDraining ||
+        st == ConnectionBase::State::kHandshake) {
+      conns[i]->Close();
+    }
   }
   if (conns.empty()) sweep.cancel();
 }
@@ -440,7 +556,11 @@ void HttpServer::Impl::Accept() {
     if (!ec) {
       asio::post(w->ioc, [w, s = std::move(socket)]() mutable {
         if (w->stopping) return;  // accepted just before Stop: drop it
-        std::make_shared<Connection>(w, std::move(s))->Start();
+        if (w->impl->tls) {
+          std::make_shared<Connection<TlsStream>>(w, std::move(s), *w->impl->tls)->Start();
+        } else {
+          std::make_shared<Connection<tcp::socket>>(w, std::move(s))->Start();
+        }
       });
     }
     // Transient accept errors (EMFILE, aborted handshakes) do not stop the
@@ -472,21 +592,97 @@ void HttpServer::Route(std::string_view method, std::string_view path, HttpHandl
   list.push_back(MethodHandler{std::string(method), std::move(handler)});
 }
 
-std::error_code HttpServer::Start() {
+namespace {
+
+// Builds the server's TLS context from the PEM files in `o`. On failure
+// returns the error and sets *why to a sentence naming the file.
+std::error_code LoadTls(const HttpServerOptions& o, std::optional<ssl::context>* out,
+                        std::string* why) {
+  if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
+    *why = "tls_cert_file and tls_key_file must be set together (both empty: plain HTTP)";
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+  auto name = [](const char* key, const std::string& path) {
+    return std::string(key) + " '" + path + "'";
+  };
+  // OpenSSL reports a missing file as a generic "system lib" error; check
+  // first so that the message says which file and why.
+  for (const auto& [key, path] : {std::pair{"tls_cert_file", &o.tls_cert_file},
+                                  std::pair{"tls_key_file", &o.tls_key_file}}) {
+    std::FILE* f = std::fopen(path->c_str(), "rb");
+    if (f == nullptr) {
+      std::error_code ec(errno, std::generic_category());
+      *why = name(key, *path) + ": " + ec.message();
+      return ec;
+    }
+    std::fclose(f);
+  }
+  ssl::context ctx(ssl::context::tls_server);
   boost::system::error_code ec;
+  // TLS 1.2 and 1.3 only; no renegotiation (a client-driven CPU sink).
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                      ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                  ec);
+  SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_RENEGOTIATION);
+  if (ctx.use_certificate_chain_file(o.tls_cert_file, ec); ec) {
+    *why = name("tls_cert_file", o.tls_cert_file) + ": not a PEM certificate chain (" +
+           ec.message() + ")";
+    return ec;
+  }
+  auto mismatch = [&] {
+    *why = name("tls_key_file", o.tls_key_file) + " does not match the certificate in " +
+           name("tls_cert_file", o.tls_cert_file) + " (" + ec.message() + ")";
+    return ec;
+  };
+  // OpenSSL compares the key with the loaded certificate here already.
+  if (ctx.use_private_key_file(o.tls_key_file, ssl::context::pem, ec); ec) {
+    if (ec.category() == asio::error::get_ssl_category() &&
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
+      return mismatch();
+    }
+    *why = name("tls_key_file", o.tls_key_file) + ": not a PEM private key (" + ec.message() +
+           ")";
+    return ec;
+  }
+  ERR_clear_error();
+  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+    ec.assign(static_cast<int>(ERR_get_error()), asio::error::get_ssl_category());
+    return mismatch();
+  }
+  out->emplace(std::move(ctx));
+  return {};
+}
+
+}  // namespace
+
+std::error_code HttpServer::Start() {
+  start_error_.clear();
+  if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+    if (std::error_code e = LoadTls(options_, &impl_->tls, &start_error_); e) return e;
+  }
+  boost::system::error_code ec;
+  auto fail = [&](const char* what) -> std::error_code {
+    start_error_ = std::string(what) + " " + options_.address + ":" +
+                   std::to_string(options_.port) + ": " + ec.message();
+    return ec;
+  };
   auto addr = asio::ip::make_address(options_.address, ec);
-  if (ec) return ec;
+  if (ec) return fail("address");
   tcp::endpoint ep(addr, options_.port);
   auto& acc = *impl_->acceptor;
-  if (acc.open(ep.protocol(), ec); ec) return ec;
-  if (acc.set_option(asio::socket_base::reuse_address(true), ec); ec) return ec;
+  if (acc.open(ep.protocol(), ec); ec) return fail("open");
+  if (acc.set_option(asio::socket_base::reuse_address(true), ec); ec) {
+    acc.close();
+    return fail("reuse_address");
+  }
   if (acc.bind(ep, ec); ec) {
     acc.close();
-    return ec;
+    return fail("bind");
   }
   if (acc.listen(asio::socket_base::max_listen_connections, ec); ec) {
     acc.close();
-    return ec;
+    return fail("listen");
   }
   bound_port_ = acc.local_endpoint().port();
   started_ = true;

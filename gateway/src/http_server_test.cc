@@ -1,9 +1,24 @@
 #include "xc/gateway/http_server.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <string>
@@ -246,6 +261,206 @@ TEST_F(HttpServerTest, BindErrorIsReported) {
   bad.address = "not-an-address";
   HttpServer third(bad);
   EXPECT_TRUE(third.Start());
+}
+
+// ---- TLS ----
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+// A self-signed P-256 certificate for CN=localhost and its key, written as
+// PEM into a fresh temp directory (removed on destruction).
+class SelfSignedCert {
+ public:
+  SelfSignedCert() {
+    char tmpl[] = "/tmp/xc_tls_test_XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    cert_file = dir_ + "/cert.pem";
+    key_file = dir_ + "/key.pem";
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME* name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    X509_sign(x, key, EVP_sha256());
+    std::FILE* f = std::fopen(cert_file.c_str(), "w");
+    PEM_write_X509(f, x);
+    std::fclose(f);
+    f = std::fopen(key_file.c_str(), "w");
+    PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(f);
+    X509_free(x);
+    EVP_PKEY_free(key);
+  }
+  ~SelfSignedCert() { std::filesystem::remove_all(dir_); }
+  const std::string& dir() const { return dir_; }
+
+  std::string cert_file, key_file;
+
+ private:
+  std::string dir_;
+};
+
+// A blocking HTTPS client (Beast over asio::ssl) that trusts only `ca_file`.
+// No read timeout (asio's blocking reads ignore SO_RCVTIMEO): ctest's
+// timeout catches a server that never answers.
+class TlsClient {
+ public:
+  TlsClient(uint16_t port, const std::string& ca_file) : ctx_(asio::ssl::context::tls_client) {
+    ctx_.load_verify_file(ca_file);
+    ctx_.set_verify_mode(asio::ssl::verify_peer);
+    stream_.emplace(ioc_, ctx_);
+    stream_->next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+    stream_->handshake(asio::ssl::stream_base::client, ec);
+  }
+  bhttp::response<bhttp::string_body> Get(const std::string& target, bool close = false) {
+    bhttp::request<bhttp::string_body> req(bhttp::verb::get, target, 11);
+    req.set(bhttp::field::host, "localhost");
+    if (close) req.keep_alive(false);
+    bhttp::write(*stream_, req, ec);
+    bhttp::response<bhttp::string_body> res;
+    if (!ec) bhttp::read(*stream_, buf_, res, ec);
+    return res;
+  }
+  // Reads once more: after Connection: close this is the end of the stream.
+  boost::system::error_code ReadEnd() {
+    char c;
+    boost::system::error_code e;
+    stream_->read_some(asio::buffer(&c, 1), e);
+    return e;
+  }
+
+  boost::system::error_code ec;  // of the last operation
+
+ private:
+  asio::io_context ioc_;
+  asio::ssl::context ctx_;
+  std::optional<beast::ssl_stream<asio::ip::tcp::socket>> stream_;
+  beast::flat_buffer buf_;
+};
+
+class HttpServerTlsTest : public HttpServerTest {
+ protected:
+  HttpServerOptions TlsOptions() {
+    HttpServerOptions o;
+    o.tls_cert_file = cert_.cert_file;
+    o.tls_key_file = cert_.key_file;
+    return o;
+  }
+  SelfSignedCert cert_;
+};
+
+TEST_F(HttpServerTlsTest, GetOverTlsWithKeepAlive) {
+  StartServer(TlsOptions());
+  EXPECT_TRUE(server_->tls());
+  TlsClient c(server_->port(), cert_.cert_file);
+  ASSERT_FALSE(c.ec) << c.ec.message();
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.Get("/echo?i=" + std::to_string(i));
+    ASSERT_FALSE(c.ec) << c.ec.message();
+    EXPECT_EQ(r.result_int(), 200);
+    EXPECT_EQ(r.body(), "GET|/echo|i=" + std::to_string(i) + "|||");
+    EXPECT_EQ(r[bhttp::field::content_type], "application/json;charset=UTF-8");
+  }
+  EXPECT_EQ(server_->open_connections(), 1u);
+}
+
+TEST_F(HttpServerTlsTest, ConnectionCloseEndsWithCloseNotify) {
+  StartServer(TlsOptions());
+  TlsClient c(server_->port(), cert_.cert_file);
+  auto r = c.Get("/ok", /*close=*/true);
+  ASSERT_FALSE(c.ec) << c.ec.message();
+  EXPECT_EQ(r.body(), "{}");
+  EXPECT_EQ(r[bhttp::field::connection], "close");
+  // asio::ssl reports a close_notify as eof, a bare TCP close as
+  // stream_truncated.
+  EXPECT_EQ(c.ReadEnd(), asio::error::eof);
+}
+
+TEST_F(HttpServerTlsTest, PlainHttpOnTlsPortIsRefusedWith400) {
+  StartServer(TlsOptions());
+  TestClient plain(server_->port());
+  TestResponse r = plain.Request("GET", "/ok");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, R"({"msg":"The plain HTTP request was sent to HTTPS port"})");
+  EXPECT_EQ(r.header("connection"), "close");
+  EXPECT_TRUE(plain.WaitClosed());
+  // Garbage that is not even HTTP: closed without an answer.
+  TestClient junk(server_->port());
+  ASSERT_TRUE(junk.Send("\x01\x02junk\r\n\r\n"));
+  EXPECT_TRUE(junk.WaitClosed());
+  // The server is unharmed.
+  TlsClient c(server_->port(), cert_.cert_file);
+  EXPECT_EQ(c.Get("/ok").body(), "{}");
+}
+
+TEST_F(HttpServerTlsTest, StalledHandshakeIsDroppedAfterRequestTimeout) {
+  HttpServerOptions o = TlsOptions();
+  o.request_timeout = 200ms;
+  o.sweep_interval = 20ms;
+  StartServer(o);
+  TestClient c(server_->port());  // connects, never sends a ClientHello
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.WaitClosed());
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(elapsed, 200ms);
+  EXPECT_LT(elapsed, 3s);
+}
+
+TEST_F(HttpServerTlsTest, StopClosesConnectionsStillInHandshake) {
+  StartServer(TlsOptions());
+  TestClient c(server_->port());
+  while (server_->open_connections() == 0) std::this_thread::yield();
+  server_->Stop();
+  EXPECT_TRUE(c.WaitClosed());
+  EXPECT_EQ(server_->open_connections(), 0u);
+}
+
+TEST_F(HttpServerTlsTest, BadCertOrKeyIsReportedAndNothingStarts) {
+  auto start = [](HttpServerOptions o, std::string* why) {
+    HttpServer s(std::move(o));
+    std::error_code e = s.Start();
+    *why = s.start_error();
+    return e;
+  };
+  std::string why;
+  HttpServerOptions o = TlsOptions();
+  o.tls_cert_file = cert_.dir() + "/missing.pem";
+  EXPECT_EQ(start(o, &why), std::errc::no_such_file_or_directory);
+  EXPECT_EQ(why, "tls_cert_file '" + o.tls_cert_file + "': No such file or directory");
+
+  o = TlsOptions();
+  o.tls_key_file.clear();
+  EXPECT_EQ(start(o, &why), std::errc::invalid_argument);
+  EXPECT_NE(why.find("must be set together"), std::string::npos) << why;
+
+  o = TlsOptions();
+  o.tls_cert_file = o.tls_key_file;  // a key is not a certificate
+  EXPECT_TRUE(start(o, &why));
+  EXPECT_NE(why.find("tls_cert_file '" + o.tls_cert_file + "': not a PEM certificate"),
+            std::string::npos)
+      << why;
+
+  SelfSignedCert other;
+  o = TlsOptions();
+  o.tls_key_file = other.key_file;
+  EXPECT_TRUE(start(o, &why));
+  EXPECT_NE(why.find("does not match the certificate"), std::string::npos) << why;
+
+  // The plain server's bind error names the address too.
+  StartServer();
+  HttpServerOptions busy;
+  busy.port = server_->port();
+  EXPECT_TRUE(start(busy, &why));
+  EXPECT_NE(why.find("bind 127.0.0.1:" + std::to_string(busy.port)), std::string::npos) << why;
 }
 
 }  // namespace

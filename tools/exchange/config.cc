@@ -164,6 +164,10 @@ absl::Status SetKey(ExchangeConfig* c, std::string_view key, std::string_view v)
     return ParseNumber<uint16_t>(key, v, 0, 65535, &c->port);
   } else if (key == "http_io_threads") {
     return ParseNumber<int>(key, v, 1, 64, &c->http_io_threads);
+  } else if (key == "tls_cert_file") {
+    c->tls_cert_file = std::string(v);
+  } else if (key == "tls_key_file") {
+    c->tls_key_file = std::string(v);
   } else if (key == "admin_addr") {
     c->admin_addr = std::string(v);
   } else if (key == "admin_port") {
@@ -247,6 +251,8 @@ const std::vector<std::string>& EnvOverrideNames() {
                                                   "XC_ADMIN_ADDR",
                                                   "XC_ADMIN_PORT",
                                                   "XC_DATA_DIR",
+                                                  "XC_TLS_CERT_FILE",
+                                                  "XC_TLS_KEY_FILE",
                                                   "XC_RATE_LIMIT_ORDERS_PER_10S",
                                                   "XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN"};
   return kNames;
@@ -260,6 +266,8 @@ absl::Status ApplyEnvOverrides(const std::map<std::string, std::string>& env,
       {"XC_ADMIN_ADDR", "admin_addr"},
       {"XC_ADMIN_PORT", "admin_port"},
       {"XC_DATA_DIR", "data_dir"},
+      {"XC_TLS_CERT_FILE", "tls_cert_file"},
+      {"XC_TLS_KEY_FILE", "tls_key_file"},
       {"XC_RATE_LIMIT_ORDERS_PER_10S", "rate_limit_orders_per_10s"},
       {"XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN", "rate_limit_request_weight_per_min"},
   };

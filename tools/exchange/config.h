@@ -19,6 +19,10 @@ struct ExchangeConfig {
   std::string listen_addr = "0.0.0.0";
   uint16_t port = 8080;
   int http_io_threads = 1;
+  // HTTPS on the client port: PEM certificate chain and private key. Both
+  // empty (the default): plain HTTP. Checked when the server starts.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   std::string admin_addr = "127.0.0.1";
   uint16_t admin_port = 8081;
   std::string data_dir = "./xc-data";
@@ -44,7 +48,9 @@ std::string_view DefaultConfigText();
 
 // Applies the environment variables that override config keys:
 //   XC_LISTEN_ADDR, XC_PORT, XC_ADMIN_ADDR, XC_ADMIN_PORT, XC_DATA_DIR,
+//   XC_TLS_CERT_FILE, XC_TLS_KEY_FILE,
 //   XC_RATE_LIMIT_ORDERS_PER_10S, XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN.
+// An empty XC_TLS_* value clears the key (turns TLS off).
 // `env` maps name -> value (main passes getenv's view). InvalidArgument for a
 // bad number.
 [[nodiscard]] absl::Status ApplyEnvOverrides(const std::map<std::string, std::string>& env,

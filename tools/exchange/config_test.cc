@@ -67,6 +67,21 @@ TEST(ExchangeConfigTest, EnvOverridesWin) {
   EXPECT_FALSE(ApplyEnvOverrides({{"XC_ADMIN_PORT", "x"}}, &*c).ok());
 }
 
+TEST(ExchangeConfigTest, TlsFilesFromFileAndEnv) {
+  auto c = ParseConfig(DefaultConfigText());
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->tls_cert_file, "");  // plain HTTP by default
+  EXPECT_EQ(c->tls_key_file, "");
+  auto f = ParseConfig("symbol.A.base = X\ntls_cert_file = /a/c.pem\ntls_key_file = /a/k.pem\n");
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->tls_cert_file, "/a/c.pem");
+  EXPECT_EQ(f->tls_key_file, "/a/k.pem");
+  ASSERT_TRUE(
+      ApplyEnvOverrides({{"XC_TLS_CERT_FILE", "/b/c.pem"}, {"XC_TLS_KEY_FILE", ""}}, &*f).ok());
+  EXPECT_EQ(f->tls_cert_file, "/b/c.pem");
+  EXPECT_EQ(f->tls_key_file, "");  // empty clears
+}
+
 TEST(ExchangeConfigTest, ErrorsNameTheLine) {
   const std::string sym = "symbol.A.base = X\n";
   auto bad = ParseConfig(sym + "# c\nport = 80\nnope = 1\n");

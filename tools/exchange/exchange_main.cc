@@ -70,7 +70,8 @@ the order service and one engine shard (all symbols).
   --data-dir DIR          overrides data_dir (default ./xc-data); the engine
                           journal and snapshots go to DIR/engine
 Environment overrides: XC_LISTEN_ADDR, XC_PORT, XC_ADMIN_ADDR, XC_ADMIN_PORT,
-XC_DATA_DIR (below --data-dir), XC_RATE_LIMIT_ORDERS_PER_10S,
+XC_DATA_DIR (below --data-dir), XC_TLS_CERT_FILE, XC_TLS_KEY_FILE (HTTPS on
+the client port: PEM certificate and key), XC_RATE_LIMIT_ORDERS_PER_10S,
 XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN (reserved: no rate limiter yet).
 Port 0 picks a free port; the bound ports are printed on stdout as
 "client_port=N" and "admin_port=N", then "ready".
@@ -277,6 +278,8 @@ int Run(int argc, char** argv) {
   client_opts.address = config->listen_addr;
   client_opts.port = config->port;
   client_opts.io_threads = config->http_io_threads;
+  client_opts.tls_cert_file = config->tls_cert_file;
+  client_opts.tls_key_file = config->tls_key_file;
   gateway::HttpServer client(client_opts);
   rest.Register(client);
   market_api.Register(client);
@@ -299,8 +302,7 @@ int Run(int argc, char** argv) {
 
   if (std::error_code e = client.Start(); e) {
     (void)shutdown_engine();
-    return Fail(
-        absl::StrCat("client API ", config->listen_addr, ":", config->port, ": ", e.message()));
+    return Fail(absl::StrCat("client API: ", client.start_error()));
   }
   if (std::error_code e = admin_server.Start(); e) {
     client.Stop();

@@ -53,6 +53,21 @@
 // response carries Content-Type: application/json;charset=UTF-8 unless the
 // handler overrides it, and Content-Length.
 //
+// TLS (optional). With options.tls_cert_file and tls_key_file set, every
+// connection is HTTPS (TLS 1.2 or 1.3, OpenSSL through Beast's ssl_stream);
+// with both empty it is plain HTTP. The connection code is a template over
+// the stream type, so the plain path pays nothing for TLS: no extra
+// indirection per read or write, the choice is made once per accepted
+// socket. Over TLS:
+//   the handshake is part of the request: it must finish within
+//   request_timeout of the accept (the same sweep, no timer of its own);
+//   a failed handshake closes the connection, except that a plain-HTTP
+//   request sent to the TLS port gets a plain-text
+//     HTTP 400 {"msg":"The plain HTTP request was sent to HTTPS port"}
+//   and is closed (as nginx answers it), so a client using the wrong scheme
+//   sees why instead of a reset;
+//   Connection: close sends TLS close_notify, then drains as above.
+//
 // Lifecycle: construct, Route(...) every endpoint, Start(), ..., Stop().
 // Route after Start is not allowed. The destructor calls Stop().
 
@@ -87,6 +102,10 @@ struct HttpServerOptions {
   std::chrono::milliseconds sweep_interval{250};      // timeout granularity
   // How long Stop() lets in-flight requests finish before closing them.
   std::chrono::milliseconds stop_grace{5'000};
+  // HTTPS: PEM files with the certificate (chain: leaf first) and its
+  // private key (unencrypted). Both empty: plain HTTP. Read once by Start().
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // One request as a handler sees it. Views into the connection's buffers,
@@ -150,10 +169,22 @@ class HttpServer {
   // REQUIRES: not started.
   void Route(std::string_view method, std::string_view path, HttpHandler handler);
 
-  // Binds, listens and starts the I/O threads. Returns the bind/listen
-  // error (address in use, bad address) and starts nothing on failure.
+  // Loads the TLS certificate and key (when configured), binds, listens and
+  // starts the I/O threads. On failure returns the error and starts
+  // nothing; start_error() then says what failed in words:
+  //   only one of tls_cert_file / tls_key_file set    std::errc::invalid_argument
+  //   a TLS file missing or unreadable                its errno, e.g. ENOENT
+  //   not PEM, or the key does not match the cert     OpenSSL's error
+  //   bad address, address in use, listen failure     the socket error
   // REQUIRES: called at most once.
   [[nodiscard]] std::error_code Start();
+
+  // After a failed Start(): what failed, naming the file or address, e.g.
+  // "tls_key_file '/etc/x.pem': No such file or directory". Empty otherwise.
+  const std::string& start_error() const { return start_error_; }
+
+  // True when the server serves HTTPS (both TLS files configured).
+  bool tls() const { return !options_.tls_cert_file.empty(); }
 
   // The bound port (the ephemeral one when options.port == 0).
   // REQUIRES: Start() succeeded.
@@ -179,6 +210,7 @@ class HttpServer {
   HttpServerOptions options_;
   std::unique_ptr<Impl> impl_;
   uint16_t bound_port_ = 0;
+  std::string start_error_;
   bool started_ = false;
   bool stopped_ = false;
   std::atomic<bool> stopping_{false};
