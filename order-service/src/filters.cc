@@ -19,7 +19,7 @@ bool HasLimitPrice(OrderType t) { return t != OrderType::kMarket; }
 
 // Parses an optional decimal field that the type requires (or allows) and
 // maps decimal errors to the Binance answer. `too_precise` is the answer to
-// digits past 1e-8 (a filter failure for prices and quantities).
+// digits past 1e-8 and to values beyond the int64 range of 1e-8 units.
 std::optional<ApiError> ParseField(const std::optional<std::string>& text, const char* param,
                                    const ApiError& too_precise, Amount* out) {
   if (!text.has_value()) return errors::MandatoryParam(param);
@@ -28,7 +28,8 @@ std::optional<ApiError> ParseField(const std::optional<std::string>& text, const
     case DecimalError::kOk: *out = d.units; return std::nullopt;
     case DecimalError::kEmpty: return errors::MandatoryParam(param);
     case DecimalError::kIllegal: return errors::IllegalChars(param, kDecimalPattern);
-    case DecimalError::kTooPrecise: return too_precise;
+    // Digits past the asset precision (8): Binance's -1111, whatever the field.
+    case DecimalError::kTooPrecise: return errors::BadPrecision();
     case DecimalError::kOverflow: return too_precise;
   }
   return errors::Unknown();

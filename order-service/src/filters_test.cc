@@ -124,8 +124,13 @@ TEST_F(FiltersTest, DecimalErrors) {
                          "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'."}));
   EXPECT_EQ(Err(Limit("0.001", "-40000")).code(), -1100);
   EXPECT_EQ(Err(Limit("", "40000")), errors::MandatoryParam("quantity"));
-  EXPECT_EQ(Err(Limit("0.001", "40000.000000001")), errors::FilterFailure("PRICE_FILTER"));
-  EXPECT_EQ(Err(Limit("0.000000001", "40000")), errors::FilterFailure("LOT_SIZE"));
+  // Digits past 8 decimals: Binance's -1111, not a filter failure.
+  EXPECT_EQ(W(Err(Limit("0.001", "40000.000000001"))),
+            (Wire{-1111, "Precision is over the maximum defined for this asset."}));
+  EXPECT_EQ(Err(Limit("0.000000001", "40000")), errors::BadPrecision());
+  EXPECT_EQ(Err(Limit("0.123456789", "40000")), errors::BadPrecision());
+  // Within 8 decimals but off the step: the filter.
+  EXPECT_EQ(Err(Limit("0.0000001", "40000")), errors::FilterFailure("LOT_SIZE"));
   PlaceOrderRequest r = Limit("0.001", "1");
   r.type = OrderType::kMarket;
   r.time_in_force.reset();

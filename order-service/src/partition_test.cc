@@ -247,6 +247,42 @@ TEST_F(PartitionTest, InsufficientBalanceChangesNothing) {
   Ok();
 }
 
+TEST_F(PartitionTest, SequencedEventBatchesApplyOnceAndReplay) {
+  ASSERT_TRUE(p_->Credit(alice_, "USDT", 1000 * U, 1).ok());
+  ASSERT_TRUE(p_->Credit(bob_, "BTC", 1 * U, 1).ok());
+  const OrderId a = Place(Limit(alice_, Side::kBuy, "0.01", "40000"));
+  const OrderId b = Place(Limit(bob_, Side::kSell, "0.004", "40000"));
+  Event acc_a = Ev(EventType::kAccepted, a, alice_, Side::kBuy, 4000000, 1000);
+  acc_a.seq = 7;
+  Event acc_b = Ev(EventType::kAccepted, b, bob_, Side::kSell, 4000000, 400);
+  acc_b.seq = 8;
+  Event fill = TradeEv(b, bob_, a, alice_, Side::kBuy, 4000000, 400);
+  fill.seq = 8;
+  const std::vector<Event> batch = {acc_a, acc_b, fill};
+  EXPECT_EQ(p_->UnconfirmedCommands().size(), 2u);
+  EXPECT_EQ(p_->UnconfirmedCommands()[0].order_id, a);
+  p_->OnEngineEvents(0, 8, batch.data(), batch.size());
+  EXPECT_EQ(p_->stream_seq(0), 8u);
+  EXPECT_TRUE(p_->UnconfirmedCommands().empty());
+  EXPECT_TRUE(p_->EngineConfirmed(a));
+  EXPECT_TRUE(p_->IsFinal(b));
+  const uint64_t after = p_->StateHash();
+  // A resend of the same events (a restart) changes nothing.
+  p_->OnEngineEvents(0, 8, batch.data(), batch.size());
+  EXPECT_EQ(p_->StateHash(), after);
+  EXPECT_EQ(Query(alice_, a).executed_qty, U * 4 / 1000);
+  // A watermark-only batch moves the seq on.
+  p_->OnEngineEvents(0, 20, nullptr, 0);
+  EXPECT_EQ(p_->stream_seq(0), 20u);
+  Ok();
+  // Replaying the journal rebuilds the same state.
+  Partition again(0, 1, &table_, nullptr, &market_);
+  for (const std::string& r : journal_.records) ASSERT_TRUE(again.Replay(r).ok());
+  EXPECT_EQ(again.StateHash(), p_->StateHash());
+  EXPECT_EQ(again.stream_seq(0), 20u);
+  EXPECT_FALSE(again.Replay(std::string("B") + "short").ok());
+}
+
 TEST_F(PartitionTest, TestOrderChecksLikePlaceOrderAndChangesNothing) {
   ASSERT_TRUE(p_->Credit(alice_, "USDT", 100 * U, 1).ok());
   const uint64_t before = p_->StateHash();

@@ -1,0 +1,204 @@
+#include "xc/order_service/threaded_order_service.h"
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace xc::order_service {
+namespace {
+
+using protocol::Command;
+using protocol::CommandType;
+using protocol::Event;
+using protocol::EventType;
+using protocol::Side;
+
+constexpr Amount U = kUnitsPerWhole;
+
+// A stand-in for the engine shard that confirms every command at once: a
+// NewOrder is accepted and rests, a Cancel cancels it. It records, for each
+// command, how many log records of the sending partition were durable when
+// the command left (the write-ahead rule under test). `silent` drops
+// commands instead (an engine that never answers).
+class EchoEngine : public EngineLink {
+ public:
+  void Send(const Command& c) override {
+    std::lock_guard<std::mutex> l(mu);
+    const PartitionId p = PartitionOfOrder(c.order_id);
+    sent.push_back(c);
+    durable_at_send.push_back(logs[p]->records_synced());
+    if (silent.load()) return;
+    Event e;
+    e.seq = ++seq;
+    e.symbol = c.symbol;
+    e.order_id = c.order_id;
+    e.user = c.user;
+    e.side = c.side;
+    e.price = c.price;
+    e.qty = c.qty;
+    e.type = c.type == CommandType::kNewOrder ? EventType::kAccepted : EventType::kCancelled;
+    if (e.type == EventType::kCancelled) e.qty = resting[c.order_id];
+    resting[c.order_id] = c.qty;
+    workers[p]->PostEvents(0, e.seq, {e});
+  }
+  std::mutex mu;
+  std::vector<PartitionWorker*> workers;
+  std::vector<PartitionLog*> logs;
+  std::vector<Command> sent;
+  std::vector<uint64_t> durable_at_send;
+  std::map<protocol::OrderId, protocol::Qty> resting;
+  protocol::Seq seq = 0;
+  std::atomic<bool> silent{false};
+};
+
+class ThreadedOrderServiceTest : public ::testing::Test {
+ protected:
+  static constexpr uint32_t kParts = 2;
+  void SetUp() override {
+    auto t = SymbolTable::Build(SymbolTable::DefaultConfigs());
+    ASSERT_TRUE(t.ok());
+    table_ = *std::move(t);
+    char tmpl[] = "/tmp/xc-threaded-os-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    Start();
+  }
+  void TearDown() override {
+    Stop();
+    std::filesystem::remove_all(dir_);
+  }
+  // Opens the logs (replaying what they hold) and starts the workers.
+  void Start() {
+    engine_ = std::make_unique<EchoEngine>();
+    std::vector<PartitionWorker*> raw;
+    for (PartitionId p = 0; p < kParts; ++p) {
+      auto opened = PartitionLog::Open(dir_ + "/p" + std::to_string(p) + ".log", {});
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      logs_.push_back(std::move(opened->log));
+      workers_.push_back(std::make_unique<PartitionWorker>(p, kParts, &table_, nullptr,
+                                                           engine_.get(), logs_.back().get()));
+      for (const std::string& r : opened->records) {
+        ASSERT_TRUE(workers_.back()->partition().Replay(r).ok());
+      }
+      workers_.back()->DiscardUnsent();
+      raw.push_back(workers_.back().get());
+      engine_->workers.push_back(raw.back());
+      engine_->logs.push_back(logs_.back().get());
+    }
+    for (auto& w : workers_) w->Start();
+    svc_ = std::make_unique<ThreadedOrderService>(&table_, raw, std::chrono::milliseconds(500));
+  }
+  void Stop() {
+    for (auto& w : workers_) w->Stop();
+  }
+  void Restart() {
+    Stop();
+    svc_.reset();
+    workers_.clear();
+    logs_.clear();
+    Start();
+  }
+  void NewUser(protocol::UserId u, Amount usdt) {
+    auto s = svc_->WorkerFor(u).Call([u, usdt](Partition& p) {
+      absl::Status st = p.CreateUser(u);
+      if (st.ok()) st = p.AddApiKey(u, "key" + std::to_string(u), "secret");
+      if (st.ok()) st = p.Credit(u, "USDT", usdt, 1);
+      return st;
+    });
+    ASSERT_TRUE(s.has_value());
+    ASSERT_TRUE(s->ok()) << *s;
+  }
+  PlaceOrderRequest Buy(protocol::UserId u, std::string qty, std::string price) {
+    PlaceOrderRequest r;
+    r.user = u;
+    r.symbol = "BTCUSDT";
+    r.side = Side::kBuy;
+    r.type = OrderType::kLimit;
+    r.time_in_force = protocol::TimeInForce::kGtc;
+    r.quantity = std::move(qty);
+    r.price = std::move(price);
+    r.now = 1000;
+    return r;
+  }
+  uint64_t Hash(PartitionId p) {
+    return *workers_[p]->Call([](Partition& x) { return x.StateHash(); });
+  }
+
+  SymbolTable table_;
+  std::string dir_;
+  std::unique_ptr<EchoEngine> engine_;
+  std::vector<std::unique_ptr<PartitionLog>> logs_;
+  std::vector<std::unique_ptr<PartitionWorker>> workers_;
+  std::unique_ptr<ThreadedOrderService> svc_;
+};
+
+TEST_F(ThreadedOrderServiceTest, AnswersWaitForTheEngineAndCommandsLeaveAfterTheLog) {
+  NewUser(1, 1000 * U);
+  auto placed = svc_->PlaceOrder(Buy(1, "0.01", "40000"));
+  ASSERT_TRUE(placed.ok()) << placed.error().msg();
+  EXPECT_EQ(placed.value().status, OrderStatus::kNew);
+  EXPECT_TRUE(placed.value().is_working);  // the engine accepted it before the answer
+  ASSERT_EQ(engine_->sent.size(), 1u);
+  // User, key, credit and the order were durable before the command left.
+  EXPECT_GE(engine_->durable_at_send[0], 4u);
+  auto acct = svc_->Account(1);
+  ASSERT_TRUE(acct.ok());
+  EXPECT_EQ(acct.value().balances[*table_.FindAsset("USDT")].locked, 400 * U);
+
+  auto cancelled = svc_->CancelOrder(OrderRef{1, "BTCUSDT", placed.value().order_id, "", 2000});
+  ASSERT_TRUE(cancelled.ok()) << cancelled.error().msg();
+  EXPECT_EQ(cancelled.value().status, OrderStatus::kCanceled);
+  acct = svc_->Account(1);
+  EXPECT_EQ(acct.value().balances[*table_.FindAsset("USDT")].locked, 0);
+  // Errors come back at once and change nothing.
+  auto bad = svc_->PlaceOrder(Buy(1, "0.01", "40000.001"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), -1013);
+  EXPECT_EQ(svc_->CancelOrder(OrderRef{1, "BTCUSDT", placed.value().order_id, "", 3000})
+                .error()
+                .code(),
+            -2011);
+  EXPECT_EQ(svc_->TestOrder(Buy(1, "1", "40000")), errors::InsufficientBalance());
+  EXPECT_EQ(svc_->TestOrder(Buy(1, "0.01", "40000")), std::nullopt);
+}
+
+TEST_F(ThreadedOrderServiceTest, SilentEngineTimesOutAndRestartFindsTheUnconfirmedOrder) {
+  NewUser(1, 1000 * U);
+  NewUser(2, 1000 * U);
+  ASSERT_TRUE(svc_->PlaceOrder(Buy(2, "0.01", "40000")).ok());
+  engine_->silent = true;
+  auto r = svc_->PlaceOrder(Buy(1, "0.01", "39000"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), -1007);
+  // Queries still answer meanwhile.
+  auto open = svc_->OpenOrders(1, "BTCUSDT");
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(open.value().size(), 1u);
+  EXPECT_FALSE(open.value()[0].is_working);
+  const uint64_t h0 = Hash(0), h1 = Hash(1);
+
+  // A restart replays the logs into the same state, and the order the engine
+  // never confirmed is the one to send again.
+  Restart();
+  EXPECT_EQ(Hash(0), h0);
+  EXPECT_EQ(Hash(1), h1);
+  std::vector<Command> again;
+  for (auto& w : workers_) {
+    auto c = w->Call([](Partition& p) { return p.UnconfirmedCommands(); });
+    again.insert(again.end(), c->begin(), c->end());
+  }
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].user, 1u);
+  EXPECT_EQ(again[0].price, 3900000);
+  // The users, keys and balances are back.
+  EXPECT_TRUE(svc_->LookupApiKey("key2").has_value());
+  EXPECT_EQ(svc_->Account(2).value().balances[*table_.FindAsset("USDT")].locked, 400 * U);
+}
+
+}  // namespace
+}  // namespace xc::order_service
