@@ -18,7 +18,7 @@ namespace xc::exchange {
 struct ExchangeConfig {
   std::string listen_addr = "0.0.0.0";
   uint16_t port = 8080;
-  int http_io_threads = 1;
+  int http_io_threads = 8;
   // HTTPS on the client port: PEM certificate chain and private key. Both
   // empty (the default): plain HTTP. Checked when the server starts.
   std::string tls_cert_file;
