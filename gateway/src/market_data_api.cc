@@ -44,6 +44,22 @@ void SymbolOpen(const std::string& name, std::string* out) {
   out->push_back('"');
 }
 
+// The answer of an endpoint that takes `symbol`, `symbols` or neither: one
+// object for `symbol`, else an array; each object opens with "symbol" and
+// `fields(id, out)` appends the rest.
+template <typename F>
+void RenderSelection(const MarketData& market, const std::vector<SymbolId>& ids, bool single,
+                     std::string* out, F fields) {
+  if (!single) out->push_back('[');
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) out->push_back(',');
+    SymbolOpen(market.name(ids[i]), out);
+    fields(ids[i], out);
+    out->push_back('}');
+  }
+  if (!single) out->push_back(']');
+}
+
 }  // namespace
 
 MarketDataApi::MarketDataApi(const MarketData& market, const WallClock& clock)
@@ -273,76 +289,58 @@ void MarketDataApi::Ticker24hr(const HttpRequest& req, HttpResponse& resp) const
     }
   }
   const int64_t now_ms = internal::Ms(clock_.NowNanos());
-  std::string& out = resp.body();
-  if (!single) out.push_back('[');
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i) out.push_back(',');
-    const MarketData::Ticker t = market_.Get24hTicker(ids[i], now_ms);
-    SymbolOpen(market_.name(ids[i]), &out);
+  RenderSelection(market_, ids, single, &resp.body(), [&](SymbolId id, std::string* out) {
+    const MarketData::Ticker t = market_.Get24hTicker(id, now_ms);
     if (full) {
-      Amt("priceChange", t.price_change, &out);
-      out.append(",\"priceChangePercent\":\"");
-      os::AppendDecimal(t.price_change_percent_milli, 3, &out);
-      out.push_back('"');
-      Amt("weightedAvgPrice", t.weighted_avg, &out);
-      Amt("prevClosePrice", t.prev_close, &out);
-      Amt("lastPrice", t.last, &out);
-      Amt("lastQty", t.last_qty, &out);
-      Amt("bidPrice", t.book.bid.price, &out);
-      Amt("bidQty", t.book.bid.qty, &out);
-      Amt("askPrice", t.book.ask.price, &out);
-      Amt("askQty", t.book.ask.qty, &out);
-      Amt("openPrice", t.open, &out);
+      Amt("priceChange", t.price_change, out);
+      out->append(",\"priceChangePercent\":\"");
+      os::AppendDecimal(t.price_change_percent_milli, 3, out);
+      out->push_back('"');
+      Amt("weightedAvgPrice", t.weighted_avg, out);
+      Amt("prevClosePrice", t.prev_close, out);
+      Amt("lastPrice", t.last, out);
+      Amt("lastQty", t.last_qty, out);
+      Amt("bidPrice", t.book.bid.price, out);
+      Amt("bidQty", t.book.bid.qty, out);
+      Amt("askPrice", t.book.ask.price, out);
+      Amt("askQty", t.book.ask.qty, out);
+      Amt("openPrice", t.open, out);
     } else {
-      Amt("openPrice", t.open, &out);
+      Amt("openPrice", t.open, out);
     }
-    Amt("highPrice", t.high, &out);
-    Amt("lowPrice", t.low, &out);
-    if (!full) Amt("lastPrice", t.last, &out);
-    Amt("volume", t.volume, &out);
-    Amt("quoteVolume", t.quote_volume, &out);
-    Int("openTime", t.open_time, &out);
-    Int("closeTime", t.close_time, &out);
-    Int("firstId", t.first_id, &out);
-    Int("lastId", t.last_id, &out);
-    Int("count", t.count, &out);
-    out.push_back('}');
-  }
-  if (!single) out.push_back(']');
+    Amt("highPrice", t.high, out);
+    Amt("lowPrice", t.low, out);
+    if (!full) Amt("lastPrice", t.last, out);
+    Amt("volume", t.volume, out);
+    Amt("quoteVolume", t.quote_volume, out);
+    Int("openTime", t.open_time, out);
+    Int("closeTime", t.close_time, out);
+    Int("firstId", t.first_id, out);
+    Int("lastId", t.last_id, out);
+    Int("count", t.count, out);
+  });
 }
 
 void MarketDataApi::TickerPrice(const HttpRequest& req, HttpResponse& resp) const {
   std::vector<SymbolId> ids;
   bool single = false;
   if (!ParseSelection(req, resp, &ids, &single)) return;
-  std::string& out = resp.body();
-  if (!single) out.push_back('[');
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i) out.push_back(',');
-    SymbolOpen(market_.name(ids[i]), &out);
-    Amt("price", market_.LastPrice(ids[i]), &out);
-    out.push_back('}');
-  }
-  if (!single) out.push_back(']');
+  RenderSelection(market_, ids, single, &resp.body(), [&](SymbolId id, std::string* out) {
+    Amt("price", market_.LastPrice(id), out);
+  });
 }
 
 void MarketDataApi::BookTicker(const HttpRequest& req, HttpResponse& resp) const {
   std::vector<SymbolId> ids;
   bool single = false;
   if (!ParseSelection(req, resp, &ids, &single)) return;
-  std::string& out = resp.body();
-  if (!single) out.push_back('[');
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i) out.push_back(',');
-    const MarketData::BookTicker b = market_.GetBookTicker(ids[i]);
-    SymbolOpen(market_.name(ids[i]), &out);
-    Amt("bidPrice", b.bid.price, &out);
-    Amt("bidQty", b.bid.qty, &out);
-    Amt("askPrice", b.ask.price, &out);
-    Amt("askQty", b.ask.qty, &out);
-    out.push_back('}');
-  }
-  if (!single) out.push_back(']');
+  RenderSelection(market_, ids, single, &resp.body(), [&](SymbolId id, std::string* out) {
+    const MarketData::BookTicker b = market_.GetBookTicker(id);
+    Amt("bidPrice", b.bid.price, out);
+    Amt("bidQty", b.bid.qty, out);
+    Amt("askPrice", b.ask.price, out);
+    Amt("askQty", b.ask.qty, out);
+  });
 }
 
 void MarketDataApi::AvgPrice(const HttpRequest& req, HttpResponse& resp) const {

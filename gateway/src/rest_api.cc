@@ -453,25 +453,8 @@ const RestApi::KeyEntry* RestApi::FindKey(std::string_view api_key) const {
 
 const RestApi::KeyEntry* RestApi::Authenticate(const HttpRequest& req,
                                                HttpResponse& resp) const {
-  std::optional<std::string_view> header;
-  if (!req.api_key.empty()) header = req.api_key;
-  if (auto e = CheckApiKeyFormat(header)) {
-    SetError(*e, resp);
-    return nullptr;
-  }
-  const KeyEntry* key = FindKey(req.api_key);
-  if (key == nullptr) {
-    SetError(os::errors::InvalidApiKey(), resp);
-    return nullptr;
-  }
-  // @binance/connector sends Content-Type: application/json with its
-  // parameters in the query; only a form body carries parameters.
-  std::string_view body = req.body;
-  if (req.content_type.substr(0, 16) == "application/json") body = {};
-  if (auto e = tl_params.Parse(req.query, body)) {
-    SetError(*e, resp);
-    return nullptr;
-  }
+  const KeyEntry* key = AuthenticateKeyOnly(req, resp);
+  if (key == nullptr) return nullptr;
   if (auto e = AuthenticateSigned(tl_params, key->key, clock_.NowNanos())) {
     SetError(*e, resp);
     return nullptr;
@@ -972,6 +955,8 @@ const RestApi::KeyEntry* RestApi::AuthenticateKeyOnly(const HttpRequest& req,
     SetError(os::errors::InvalidApiKey(), resp);
     return nullptr;
   }
+  // @binance/connector sends Content-Type: application/json with its
+  // parameters in the query; only a form body carries parameters.
   std::string_view body = req.body;
   if (req.content_type.substr(0, 16) == "application/json") body = {};
   if (auto e = tl_params.Parse(req.query, body)) {
