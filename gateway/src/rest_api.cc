@@ -892,6 +892,14 @@ void RestApi::CancelReplace(const HttpRequest& req, HttpResponse& resp) const {
   r.order.now = now;
 
   os::ApiResult<os::CancelReplaceResult> res = orders_.CancelReplace(r);
+  if (res.ok() && res.value().placed_error) {
+    // Cancelled, then the new order was refused: Binance's -2021.
+    std::string cancel_json;
+    CancelledOrder(res.value().cancelled, cancel_id, Ms(now), &cancel_json);
+    return CancelReplaceFailure(ErrorId::kCancelReplacePartiallyFailed, Outcome::kSuccess,
+                                Outcome::kFailure, cancel_json,
+                                res.value().placed_error->ToJson(), resp);
+  }
   if (res.ok()) {
     std::string& out = resp.body();
     out.append("{\"cancelResult\":\"SUCCESS\",\"newOrderResult\":\"SUCCESS\",\"cancelResponse\":");
@@ -921,9 +929,9 @@ void RestApi::CancelReplace(const HttpRequest& req, HttpResponse& resp) const {
     return CancelReplaceFailure(ErrorId::kCancelReplacePartiallyFailed, Outcome::kFailure,
                                 Outcome::kSuccess, err_json, order_json, resp);
   }
-  // The new order was refused. The order service checks it before it
-  // cancels anything, so with STOP_ON_FAILURE the old order is untouched
-  // (Binance would have cancelled it first and answered -2021).
+  // The new order was refused by an order service that checks it before it
+  // cancels anything (the invoker-mode LocalOrderService), so with
+  // STOP_ON_FAILURE the old order is untouched.
   if (!allow_failure) {
     return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kNotAttempted,
                                 Outcome::kFailure, "null", err_json, resp);

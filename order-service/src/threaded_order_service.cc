@@ -149,18 +149,20 @@ ApiResult<std::vector<OrderInfo>> ThreadedOrderService::CancelOpenOrders(protoco
 
 ApiResult<CancelReplaceResult> ThreadedOrderService::CancelReplace(
     const CancelReplaceRequest& req) {
-  const protocol::UserId user = req.cancel.user;
-  return Await<CancelReplaceResult>(
-      user, [req](Partition& p) { return p.CancelReplace(req); },
-      [](Partition& p, const CancelReplaceResult& r) {
-        return p.IsFinal(r.cancelled.order_id) && p.EngineConfirmed(r.placed.order_id);
-      },
-      [user](Partition& p, const CancelReplaceResult& r) -> ApiResult<CancelReplaceResult> {
-        CancelReplaceResult out = r;
-        if (auto q = p.QueryOrder(RefOf(r.cancelled, user)); q.ok()) out.cancelled = q.value();
-        if (auto q = p.QueryOrder(RefOf(r.placed, user)); q.ok()) out.placed = q.value();
-        return out;
-      });
+  // Two steps, not Partition::CancelReplace's single admission: the new
+  // order must see the funds the cancel released (moving a buy's price with
+  // the same money), which only the engine's confirmation frees.
+  ApiResult<OrderInfo> cancelled = CancelOrder(req.cancel);
+  if (!cancelled.ok()) return std::move(cancelled).error();
+  CancelReplaceResult out;
+  out.cancelled = std::move(cancelled).value();
+  ApiResult<OrderInfo> placed = PlaceOrder(req.order);
+  if (placed.ok()) {
+    out.placed = std::move(placed).value();
+  } else {
+    out.placed_error = std::move(placed).error();
+  }
+  return out;
 }
 
 ApiResult<OrderInfo> ThreadedOrderService::QueryOrder(const OrderRef& ref) const {

@@ -167,6 +167,37 @@ TEST_F(ThreadedOrderServiceTest, AnswersWaitForTheEngineAndCommandsLeaveAfterThe
   EXPECT_EQ(svc_->TestOrder(Buy(1, "0.01", "40000")), std::nullopt);
 }
 
+TEST_F(ThreadedOrderServiceTest, CancelReplaceCancelsFirstAndReusesTheFunds) {
+  NewUser(1, 1000 * U);
+  auto placed = svc_->PlaceOrder(Buy(1, "0.025", "40000"));  // locks all 1000 USDT
+  ASSERT_TRUE(placed.ok());
+  CancelReplaceRequest r;
+  r.cancel = OrderRef{1, "BTCUSDT", placed.value().order_id, "", 2000};
+  r.order = Buy(1, "0.025", "39000");
+  auto moved = svc_->CancelReplace(r);
+  ASSERT_TRUE(moved.ok()) << moved.error().msg();
+  EXPECT_FALSE(moved.value().placed_error.has_value());
+  EXPECT_EQ(moved.value().cancelled.status, OrderStatus::kCanceled);
+  EXPECT_EQ(moved.value().placed.status, OrderStatus::kNew);
+  const AssetId usdt = *table_.FindAsset("USDT");
+  EXPECT_EQ(svc_->Account(1).value().balances[usdt].locked, 975 * U);
+
+  // The cancel goes through, the new order is refused: Binance's -2021 case.
+  r.cancel.order_id = moved.value().placed.order_id;
+  r.order = Buy(1, "0.025", "39000.001");
+  auto half = svc_->CancelReplace(r);
+  ASSERT_TRUE(half.ok());
+  ASSERT_TRUE(half.value().placed_error.has_value());
+  EXPECT_EQ(half.value().placed_error->code(), -1013);
+  EXPECT_EQ(half.value().cancelled.status, OrderStatus::kCanceled);
+  EXPECT_EQ(svc_->Account(1).value().balances[usdt].locked, 0);
+  // Nothing open to cancel: nothing happens at all.
+  auto none = svc_->CancelReplace(r);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code(), -2011);
+  EXPECT_TRUE(svc_->OpenOrders(1, "").value().empty());
+}
+
 TEST_F(ThreadedOrderServiceTest, SilentEngineTimesOutAndRestartFindsTheUnconfirmedOrder) {
   NewUser(1, 1000 * U);
   NewUser(2, 1000 * U);

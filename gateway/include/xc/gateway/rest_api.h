@@ -34,9 +34,9 @@
 // configured fee rates, zero tax, and no discount (enabledForAccount and
 // enabledForSymbol false, discountAsset "").
 //
-// cancelReplace: the order service checks the new order first and, if it
-// passes, cancels the old one and places the new one (nothing changes when
-// it refuses). Answers:
+// cancelReplace, as Binance: the cancel first, then the new order (which may
+// use the funds the cancel released; the threaded order service does these
+// two steps, OrderServiceApi::CancelReplace). Answers:
 //   both done                 200 {"cancelResult":"SUCCESS","newOrderResult":"SUCCESS",
 //                             "cancelResponse":<DELETE /order shape>,
 //                             "newOrderResponse":<POST /order shape, newOrderRespType>}
@@ -44,14 +44,14 @@
 //   Otherwise {"code":-2022|-2021,"msg":..,"data":{"cancelResult",
 //   "newOrderResult","cancelResponse","newOrderResponse"}} where a failed
 //   half shows its {"code","msg"} and a half not attempted shows null:
-//   STOP_ON_FAILURE, cancel refused (-2011)    -2022 FAILURE / NOT_ATTEMPTED
-//   STOP_ON_FAILURE, new order refused         -2022 NOT_ATTEMPTED / FAILURE
-//     (Binance would have cancelled first and answered -2021; here the old
-//     order stays, because the order service checks before it cancels)
-//   ALLOW_FAILURE, cancel refused              the new order is placed alone:
+//   cancel refused (-2011), STOP_ON_FAILURE   -2022 FAILURE / NOT_ATTEMPTED
+//   cancel refused, ALLOW_FAILURE             the new order is placed alone:
 //     -2021 (HTTP 409) FAILURE / SUCCESS, or -2022 FAILURE / FAILURE
-//   ALLOW_FAILURE, new order refused           the old order is cancelled alone:
-//     -2021 (HTTP 409) SUCCESS / FAILURE, or -2022 FAILURE / FAILURE
+//   cancelled, then the new order refused     -2021 (HTTP 409) SUCCESS / FAILURE
+//   With an order service that checks the new order before cancelling (the
+//   invoker-mode LocalOrderService) a refused new order cancels nothing:
+//   STOP_ON_FAILURE -2022 NOT_ATTEMPTED / FAILURE; ALLOW_FAILURE cancels the
+//   old order alone, -2021 SUCCESS / FAILURE.
 //   Errors -2011/-2013 belong to the cancel, -1013/-2010 to the new order.
 //   A bad cancelReplaceMode is -1130; neither cancel id is -1102.
 //

@@ -20,7 +20,11 @@
 //    otherwise first (filled by a trade that raced the cancel) -> -2011.
 //  * CancelOpenOrders: once every order it cancelled ended; the answer lists
 //    them as they ended.
-//  * CancelReplace: once the old order ended and the new one is confirmed.
+//  * CancelReplace: as Binance does it: the cancel first (answered once the
+//    order ended; -2011 if it was not open or filled first: nothing else
+//    happens), then the new order as by PlaceOrder, which may use the funds
+//    the cancel released. A refusal of the new order then comes back as
+//    CancelReplaceResult::placed_error (the cancel stands).
 //  * Queries and TestOrder: at once (they change nothing).
 // Thread safety: every method from any thread, concurrently. Ownership:
 // borrows the workers and the symbol table.

@@ -160,8 +160,11 @@ struct AccountInfo {
 };
 
 struct CancelReplaceResult {
-  OrderInfo cancelled;  // the old order as it was when its cancel was sent
-  OrderInfo placed;     // the new order as admitted
+  OrderInfo cancelled;  // the old order (as cancelled, or as its cancel was sent)
+  OrderInfo placed;     // the new order (unset when placed_error is set)
+  // Set when the old order was cancelled but the new one was then refused
+  // (Binance's -2021 "partially failed"): why.
+  std::optional<ApiError> placed_error;
 };
 
 // An API key and its HMAC-SHA256 secret (both ASCII), and the user it signs for.

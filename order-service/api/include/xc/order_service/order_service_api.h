@@ -52,7 +52,11 @@ class OrderServiceApi {
   virtual ApiResult<std::vector<OrderInfo>> CancelOpenOrders(protocol::UserId user,
                                                              std::string_view symbol,
                                                              protocol::Timestamp now) = 0;
-  // POST /order/cancelReplace (STOP_ON_FAILURE).
+  // POST /order/cancelReplace (STOP_ON_FAILURE). An error means nothing was
+  // cancelled: -2011 (the order to cancel is not open), or, in
+  // implementations that check the new order before cancelling, its error.
+  // Otherwise the old order is cancelled and the result says whether the
+  // new one was placed (placed_error unset) or refused afterwards.
   virtual ApiResult<CancelReplaceResult> CancelReplace(const CancelReplaceRequest& req) = 0;
   // GET /order. -2013 when the user has no such order on the symbol.
   virtual ApiResult<OrderInfo> QueryOrder(const OrderRef& ref) const = 0;
