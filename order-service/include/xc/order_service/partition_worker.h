@@ -13,9 +13,12 @@
 //      forget (an order without an owner would break money conservation);
 //   4. run the pending checks: each answers a waiting caller once its
 //      condition holds (the engine confirmed the order, the cancel ended it),
-//      and is dropped when it returns true.
-// So every answer reflects durable state only, and a batch of N requests costs
-// one sync.
+//      and is dropped when it returns true. Checks left from earlier cycles
+//      (waiting for engine events only) run before this cycle's sync: their
+//      requests are durable, and engine events are durable in the engine's
+//      journal before they are published.
+// So every answer reflects durable state only (or state a restart rebuilds
+// from the engine's journal), and a batch of N requests costs one sync.
 //
 // Threads: Post/PostEvents/Call from any thread; the task bodies, AddCheck and
 // the checks run on the worker thread. partition() directly only while the
@@ -134,6 +137,8 @@ class PartitionWorker final : private EngineLink {
   void Send(const protocol::Command& cmd) override { outbox_.push_back(cmd); }
   void Loop();
   void RunCycle(std::deque<Task>& tasks);
+  // Runs checks [from, to), removing those that return true.
+  void RunChecks(size_t from, size_t to);
 
   Partition partition_;
   EngineLink* const engine_;
