@@ -84,6 +84,7 @@ void PartitionWorker::RunCycle(std::deque<Task>& tasks) {
       if (on_failure_) on_failure_(s);
       return;
     }
+    durable_engine_seq_.store(partition_.stream_seq(0), std::memory_order_release);
   }
   for (const protocol::Command& c : outbox_) engine_->Send(c);
   outbox_.clear();

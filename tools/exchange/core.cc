@@ -149,6 +149,7 @@ absl::StatusOr<size_t> Core::FinishRecovery(protocol::Seq engine_seq, const engi
     part.OnEngineEvents(kStream, engine_seq, nullptr, 0);
     if (absl::Status s = logs_[p]->Sync(); !s.ok()) return s;
     posted_[p] = engine_seq;
+    workers_[p]->MarkRecovered();
     for (const protocol::Command& c : part.UnconfirmedCommands()) resend_.push_back(c);
   }
   std::vector<engine::LevelView> levels;
@@ -178,7 +179,14 @@ absl::StatusOr<size_t> Core::FinishRecovery(protocol::Seq engine_seq, const engi
     q.ask.store(book.asks.empty() ? 0 : book.asks.begin()->first);
     q.last.store(b->last_trade_price());
   }
+  through_ = engine_seq;
   return resend_.size();
+}
+
+protocol::Seq Core::DurableEngineSeq() const {
+  protocol::Seq w = UINT64_MAX;
+  for (const auto& wk : workers_) w = std::min(w, wk->durable_engine_seq());
+  return workers_.empty() ? 0 : w;
 }
 
 void Core::Start(engine::node::ShardRunner* runner) {
@@ -194,6 +202,12 @@ void Core::Stop() {
   stopped_ = true;
   stop_pump_.store(true, std::memory_order_release);
   if (pump_.joinable()) pump_.join();
+  // The pump has delivered everything; tell every partition how far that
+  // is, so that the next start replays nothing (and the shutdown snapshot's
+  // retention may cut the journal before it).
+  for (order_service::PartitionId p = 0; p < options_.partitions && started_; ++p) {
+    if (posted_[p] < through_) workers_[p]->PostEvents(kStream, through_, {});
+  }
   for (auto& w : workers_) w->Stop();
 }
 
@@ -224,6 +238,7 @@ void Core::ApplyMarket(const protocol::Event& e) {
 }
 
 void Core::Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through) {
+  through_ = through;
   // A partition with no event in this round still hears of the seq now and
   // then, so that its journaled watermark never lags far behind the engine
   // (a restart replays the engine from a snapshot at or before it).

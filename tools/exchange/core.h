@@ -102,6 +102,11 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
 
   order_service::OrderServiceApi& api() { return *api_; }
 
+  // The engine seq up to which every partition's log holds the engine's
+  // events (durable). The engine's journal after it must stay: a restart
+  // replays from a snapshot at or before it. Any thread.
+  protocol::Seq DurableEngineSeq() const;
+
   // ---- admin (any thread, after Start) ----
   struct NewUser {
     protocol::UserId user = 0;
@@ -150,6 +155,7 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
   std::vector<Book> books_;
   std::unique_ptr<Quote3[]> quotes_;
   std::vector<protocol::Seq> posted_;  // pump: last `through` posted per partition
+  protocol::Seq through_ = 0;          // pump: the last complete group's seq
   std::vector<std::vector<protocol::Event>> scratch_;  // pump: per partition
 
   std::atomic<protocol::UserId> next_user_{1};

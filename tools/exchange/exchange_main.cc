@@ -244,9 +244,19 @@ int Run(int argc, char** argv) {
   so.store = store->get();
   so.journal = journal.get();
   engine::SnapshotStore* store_ptr = store->get();
-  so.after_save = [engine_dir, store_ptr](protocol::Seq) -> absl::Status {
-    return engine::io::ApplyRetention(engine_dir, *store_ptr, engine::io::RetentionPolicy{})
-        .status();
+  so.after_save = [engine_dir, store_ptr, &core](protocol::Seq) -> absl::Status {
+    // Retention cuts the journal at the oldest snapshot it keeps; a restart
+    // replays from a snapshot at or before what every partition has applied
+    // (core.h), so cut only when that snapshot is not after it. Otherwise
+    // keep everything this time; a later snapshot's turn cleans up.
+    const engine::io::RetentionPolicy policy;
+    auto list = store_ptr->List();
+    if (!list.ok()) return list.status();
+    if (list->empty()) return absl::OkStatus();
+    const size_t keep = std::min<size_t>(std::max<uint32_t>(policy.keep_snapshots, 1), list->size());
+    const protocol::Seq oldest_kept = (*list)[list->size() - keep].seq;
+    if (core.DurableEngineSeq() < oldest_kept) return absl::OkStatus();
+    return engine::io::ApplyRetention(engine_dir, *store_ptr, policy).status();
   };
   snaps = std::make_unique<engine::node::SnapshotWriterThread>(so);
   ro.journal = journal.get();

@@ -70,6 +70,9 @@ class PartitionWorker final : private EngineLink {
   PartitionId id() const { return partition_.id(); }
   // REQUIRES: not running.
   Partition& partition() { return partition_; }
+  // REQUIRES: not running. Call after recovery, before Start: publishes
+  // durable_engine_seq() of the recovered (and synced) state.
+  void MarkRecovered() { durable_engine_seq_.store(partition_.stream_seq(0)); }
   const Partition& partition() const { return partition_; }
   // Commands the partition produced while not running (recovery replay makes
   // some): dropped, not sent. REQUIRES: not running.
@@ -129,6 +132,13 @@ class PartitionWorker final : private EngineLink {
     std::optional<R> value_;
   };
 
+  // Partition::stream_seq(0) as of the last successful sync: the engine seq
+  // up to which this partition's log holds the engine's events. Any thread
+  // (the engine's journal retention must keep what lies after it).
+  protocol::Seq durable_engine_seq() const {
+    return durable_engine_seq_.load(std::memory_order_acquire);
+  }
+
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   // Cycles run and syncs made (relaxed; metrics).
   uint64_t cycles() const { return cycles_.load(std::memory_order_relaxed); }
@@ -154,6 +164,7 @@ class PartitionWorker final : private EngineLink {
   std::vector<protocol::Command> outbox_;
   std::vector<Check> checks_;
 
+  std::atomic<protocol::Seq> durable_engine_seq_{0};
   std::atomic<bool> failed_{false};
   std::atomic<uint64_t> cycles_{0};
   std::thread thread_;
