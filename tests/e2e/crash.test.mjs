@@ -316,6 +316,21 @@ async function checkRecovered(ex, users, pendingCredit, round) {
       addTo(total, asset, got);
     }
   }
+  // Every trade has exactly one buyer side and one seller side (a fill the
+  // crash cut between the two owners' partitions is applied exactly once).
+  // The two sides carry different ids (each partition numbers its own), so
+  // they are paired by symbol, time, price and quantity.
+  const sideKeys = { buy: [], sell: [] };
+  for (const trades of tradesOf.values()) {
+    for (const t of trades) {
+      sideKeys[t.isBuyer ? 'buy' : 'sell'].push(`${t.symbol} ${t.time} ${t.price} ${t.qty} ${t.isMaker ? 'maker' : 'taker'}`);
+    }
+  }
+  const flip = (k) => k.replace(/maker$|taker$/, (m) => (m === 'maker' ? 'taker' : 'maker'));
+  sideKeys.buy.sort();
+  sideKeys.sell = sideKeys.sell.map(flip).sort();
+  assert.equal(sideKeys.buy.length, sideKeys.sell.length, label('as many buyer sides as seller sides'));
+  assert.deepEqual(sideKeys.buy, sideKeys.sell, label('buyer and seller sides pair up'));
   // Every acknowledged fill is in the taker's myTrades, unchanged.
   for (const [key, f] of acked.fills) {
     const t = tradesOf.get(f.user).find((x) => `${x.symbol}:${x.id}` === key && x.orderId === f.orderId);
@@ -331,6 +346,25 @@ async function checkRecovered(ex, users, pendingCredit, round) {
   for (const [asset, dep] of deposits) {
     assert.equal(fmt((total.get(asset) || 0n) + (commissions.get(asset) || 0n)), fmt(dep),
       label(`${asset}: users ${fmt(total.get(asset) || 0n)} + fees ${fmt(commissions.get(asset) || 0n)} vs deposits`));
+  }
+
+  // Locked = what the open orders hold: a BUY limit price * remaining of the
+  // quote, a SELL its remaining base.
+  for (const u of users) {
+    const r = await signedRequest(ex.baseURL, u, 'GET', '/api/v3/openOrders', {});
+    assert.equal(r.status, 200, r.text);
+    const hold = new Map();
+    for (const o of r.json) {
+      const s = SYMS[o.symbol];
+      const rem = units(o.origQty) - units(o.executedQty);
+      if (o.side === 'BUY') addTo(hold, s.quote, (units(o.price) * rem) / 100000000n);
+      else addTo(hold, s.base, rem);
+    }
+    const b = await account(ex, u);
+    for (const asset of Object.keys(b)) {
+      assert.equal(fmt(b[asset].locked), fmt(hold.get(asset) || 0n),
+        label(`user ${u.userId} ${asset}: locked vs its ${r.json.length} open orders`));
+    }
   }
 
   // Cancel everything still open: nothing stays locked.
