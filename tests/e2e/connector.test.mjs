@@ -589,6 +589,18 @@ describe('market data, order/test, cancelReplace, userDataStream (ETHBTC)', () =
     assert.deepEqual(levels(d.bids), lv([['0.049', '0.5'], ['0.048', '1']]));
   });
 
+  // Binance: a trade has one id per symbol, the same in /api/v3/trades,
+  // in both sides' myTrades and in the FULL fills' tradeId.
+  test('myTrades ids are the public trade ids, the same for both sides', {
+    todo: 'myTrades/fills ids are a per-partition counter (partition << 48 | n, shared by its users and symbols): the two sides of a trade have different ids, and neither is the public trade id',
+  }, async () => {
+    const pubIds = (await pub().trades('ETHBTC')).data.map((x) => x.id);
+    const t = (await clients.taker.myTrades('ETHBTC')).data.map((x) => x.id);
+    const c = (await clients.canceller.myTrades('ETHBTC')).data.map((x) => x.id);
+    assert.deepEqual(t, pubIds);
+    assert.deepEqual(c, pubIds);
+  });
+
   test('klines: the 1m row of the cross', async () => {
     const k = (await pub().klines('ETHBTC', '1m')).data;
     const times = (await pub().trades('ETHBTC')).data.map((x) => x.time);

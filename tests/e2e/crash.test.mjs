@@ -14,14 +14,14 @@
 //   - after DELETE openOrders on every symbol, nothing is locked;
 //   - a fresh cross between two users fills and moves exactly its amounts.
 // Three kill/restart rounds with different kill timings, then SIGTERM ->
-// exit 0.
+// exit 0 with an order resting, a restart on that, and SIGTERM again.
 
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 
 import { symbolsOf } from './lib/config.mjs';
 import { startExchange } from './lib/exchange.mjs';
-import { signedRequest } from './lib/http.mjs';
+import { httpRequest, signedRequest } from './lib/http.mjs';
 import { fmt, feeOf, notional, units } from './lib/money.mjs';
 import { sleep } from './lib/util.mjs';
 
@@ -40,6 +40,7 @@ const EXPECTED_CODES = new Set([-2010, -2011, -2013, -2021, -2022, -1013]);
 
 // Every exchange of the run; the first one's temp dir holds the data dir.
 const started = [];
+let after1 = null;  // {dataDir, users} once the first test stopped cleanly
 after(async () => {
   for (const e of started) if (!e.exit) await e.kill().catch(() => {});
   if (started[0]) started[0].cleanup();
@@ -349,10 +350,17 @@ async function checkRecovered(ex, users, pendingCredit, round) {
   }
 
   // Locked = what the open orders hold: a BUY limit price * remaining of the
-  // quote, a SELL its remaining base.
+  // quote, a SELL its remaining base. The public depth (seeded from the
+  // recovered engine) is the sum of everyone's open orders.
+  const depth = new Map();  // "SYM BUY|SELL" -> Map(price units -> qty units)
   for (const u of users) {
     const r = await signedRequest(ex.baseURL, u, 'GET', '/api/v3/openOrders', {});
     assert.equal(r.status, 200, r.text);
+    for (const o of r.json) {
+      const k = `${o.symbol} ${o.side}`;
+      if (!depth.has(k)) depth.set(k, new Map());
+      addTo(depth.get(k), units(o.price), units(o.origQty) - units(o.executedQty));
+    }
     const hold = new Map();
     for (const o of r.json) {
       const s = SYMS[o.symbol];
@@ -367,7 +375,17 @@ async function checkRecovered(ex, users, pendingCredit, round) {
     }
   }
 
-  // Cancel everything still open: nothing stays locked.
+  for (const symbol of Object.keys(TRADED)) {
+    const r = await httpRequest({ url: `${ex.baseURL}/api/v3/depth?symbol=${symbol}&limit=5000` });
+    assert.equal(r.status, 200, r.text);
+    const want = (side, dir) => [...(depth.get(`${symbol} ${side}`) || new Map())]
+      .sort((x, y) => (x[0] < y[0] ? -dir : x[0] > y[0] ? dir : 0)).map(([p, q]) => [fmt(p), fmt(q)]);
+    const got = (rows) => rows.map(([p, q]) => [fmt(units(p)), fmt(units(q))]);
+    assert.deepEqual(got(r.json.bids), want('BUY', -1), label(`${symbol} depth bids vs open orders`));
+    assert.deepEqual(got(r.json.asks), want('SELL', 1), label(`${symbol} depth asks vs open orders`));
+  }
+
+  // Cancel everything still open: nothing stays locked, the books are empty.
   for (const u of users) {
     for (const symbol of Object.keys(TRADED)) {
       const r = await signedRequest(ex.baseURL, u, 'DELETE', '/api/v3/openOrders', { symbol });
@@ -378,6 +396,10 @@ async function checkRecovered(ex, users, pendingCredit, round) {
     assert.deepEqual(open.json, [], label(`open orders of ${u.userId} after cancelling all`));
     const b = await account(ex, u);
     for (const [asset, x] of Object.entries(b)) assert.equal(fmt(x.locked), fmt(0n), label(`user ${u.userId} ${asset} locked after cancelling all`));
+  }
+  for (const symbol of Object.keys(TRADED)) {
+    const r = await httpRequest({ url: `${ex.baseURL}/api/v3/depth?symbol=${symbol}` });
+    assert.deepEqual([r.json.bids, r.json.asks], [[], []], label(`${symbol} depth after cancelling all`));
   }
   return commissions;
 }
@@ -448,8 +470,29 @@ test('SIGKILL during concurrent trading, restart, nothing acknowledged lost; thr
     await crossAfterRestart(ex, users[round % 4], users[(round + 1) % 4]);
     log.push(`round ${round}: kill after ${killAfter} ms, ${JSON.stringify(stats)}, restart ${restartMs} ms`);
   }
-  // The last restart's state still conserves after the crosses.
+  // The last restart's state still conserves after the crosses. Then a
+  // clean stop with an order resting (the next test restarts on it: the
+  // order is kept or cancelled, never lost, and everything still holds).
   await checkRecovered(ex, users, null, 'final');
+  const rest = await signedRequest(ex.baseURL, users[0], 'POST', '/api/v3/order', { symbol: 'BTCUSDT', side: 'BUY',
+    type: 'LIMIT', timeInForce: 'GTC', quantity: '0.01', price: '39990' });
+  assert.equal(rest.status, 200, rest.text);
+  recordOrder(users[0].userId, rest.json);
   await ex.stop();
+  after1 = { dataDir, users };
   console.log(`${log.join('\n')}\nacknowledged: ${acked.orders.size} orders, ${acked.fills.size} fills, ${acked.cancels.size} cancels; ${Date.now() - t0} ms`);
+});
+
+// Minimal reproduction, fresh data dir: order, SIGKILL, restart, order,
+// SIGTERM (exit 0) -> engine/ holds journal-2 + snapshot-2 (journal-1 was
+// removed) and the next start exits 2.
+test('restart after the clean SIGTERM that followed the crash restarts', {
+  todo: 'exit 2 "engine recovery: DATA_LOSS: recovery: journal sequence gap: expected seq 1, found N (no snapshot)": '
+    + 'the SIGTERM snapshot retention removed journal segments that recovery (snapshot at most min partition seq) still needs',
+}, async () => {
+  assert.ok(after1, 'the crash test did not get to its SIGTERM');
+  const ex = await startExchange({ dataDir: after1.dataDir });
+  started.push(ex);
+  await checkRecovered(ex, after1.users, null, 'after SIGTERM');
+  await ex.stop();
 });
