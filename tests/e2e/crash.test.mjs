@@ -43,7 +43,7 @@ const started = [];
 let after1 = null;  // {dataDir, users} once the first test stopped cleanly
 after(async () => {
   for (const e of started) if (!e.exit) await e.kill().catch(() => {});
-  if (started[0]) started[0].cleanup();
+  for (const e of started) e.cleanup();
 });
 
 const rnd = (n) => Math.floor(Math.random() * n);
@@ -67,12 +67,18 @@ function addDeposit(userId, asset, amount) {
 function recordOrder(user, o) {
   const key = `${o.symbol}:${o.orderId}`;
   const prev = acked.orders.get(key);
+  // An id is never given twice (a restart must not reuse one).
+  if (prev && (prev.user !== user || prev.origQty !== units(o.origQty))) {
+    unexpected.push(['order id reused', `${key}: ${JSON.stringify({ ...prev, executedQty: fmt(prev.executedQty), origQty: fmt(prev.origQty) })} then ${JSON.stringify(o)}`]);
+  }
   const rec = { user, symbol: o.symbol, orderId: o.orderId, status: o.status,
     executedQty: units(o.executedQty), origQty: units(o.origQty) };
   // Answers of one order can arrive out of order (a fill answer after a
   // later GET); keep the most advanced.
   if (!prev || rec.executedQty >= prev.executedQty) acked.orders.set(key, rec);
   for (const f of o.fills || []) {
+    const had = acked.fills.get(`${o.symbol}:${f.tradeId}`);
+    if (had && had.orderId !== o.orderId) unexpected.push(['trade id reused', `${o.symbol}:${f.tradeId} of orders ${had.orderId} and ${o.orderId}`]);
     acked.fills.set(`${o.symbol}:${f.tradeId}`, { user, symbol: o.symbol, orderId: o.orderId,
       price: units(f.price), qty: units(f.qty), commission: units(f.commission), commissionAsset: f.commissionAsset });
   }
@@ -468,6 +474,7 @@ test('SIGKILL during concurrent trading, restart, nothing acknowledged lost; thr
     const restartMs = Date.now() - t1;
     await checkRecovered(ex, users, pendingCredit, round);
     await crossAfterRestart(ex, users[round % 4], users[(round + 1) % 4]);
+    assert.deepEqual(unexpected, [], `round ${round} after the restart: unexpected answers`);
     log.push(`round ${round}: kill after ${killAfter} ms, ${JSON.stringify(stats)}, restart ${restartMs} ms`);
   }
   // The last restart's state still conserves after the crosses. Then a
@@ -495,4 +502,38 @@ test('restart after the clean SIGTERM that followed the crash restarts', {
   started.push(ex);
   await checkRecovered(ex, after1.users, null, 'after SIGTERM');
   await ex.stop();
+});
+
+// The public market data after a crash: the books come back (seeded from the
+// recovered engine, checked above); Binance also keeps the trade history,
+// so the last price, the trades and the 1m kline survive.
+test('market data after a restart: last price, trades, klines kept', {
+  todo: 'after a restart /api/v3/trades and klines are [], ticker/price is "0.00000000", avgPrice "0.00000000" with closeTime 0, '
+    + 'ticker/24hr count 0 firstId -1: the trade history is not recovered',
+}, async () => {
+  const ex1 = await startExchange();
+  started.push(ex1);
+  const [a, b] = [await ex1.createFundedUser({ BTC: '1' }), await ex1.createFundedUser({ USDT: '100000' })];
+  const o = (ex, u, side) => signedRequest(ex.baseURL, u, 'POST', '/api/v3/order',
+    { symbol: 'BTCUSDT', side, type: 'LIMIT', timeInForce: 'GTC', quantity: '0.01', price: '39000' });
+  assert.equal((await o(ex1, a, 'SELL')).json.status, 'NEW');
+  assert.equal((await o(ex1, b, 'BUY')).json.status, 'FILLED');
+  const get = async (ex, p) => (await httpRequest({ url: `${ex.baseURL}/api/v3/${p}` })).json;
+  const before = {
+    price: await get(ex1, 'ticker/price?symbol=BTCUSDT'),
+    trades: await get(ex1, 'trades?symbol=BTCUSDT'),
+    klines: await get(ex1, 'klines?symbol=BTCUSDT&interval=1m'),
+  };
+  assert.equal(before.price.price, '39000.00000000');
+  await ex1.kill();
+  const ex2 = await startExchange({ dataDir: ex1.dataDir });
+  started.push(ex2);
+  try {
+    assert.deepEqual(await get(ex2, 'ticker/price?symbol=BTCUSDT'), before.price);
+    assert.deepEqual(await get(ex2, 'trades?symbol=BTCUSDT'), before.trades);
+    assert.deepEqual(await get(ex2, 'klines?symbol=BTCUSDT&interval=1m'), before.klines);
+  } finally {
+    await ex2.stop();
+    ex1.cleanup();
+  }
 });
