@@ -1,8 +1,8 @@
 // Small helpers shared by the test files.
 
 // Calls `fn` until `pred(value)` holds; returns that value. Throws with the
-// last value after timeoutMs. Orders answer before the engine has matched
-// (status NEW), so a test waits for the final state this way.
+// last value after timeoutMs. Order answers wait for the engine, so tests
+// no longer need it for order state; it stays for anything asynchronous.
 export async function waitFor(fn, pred, { timeoutMs = 10000, intervalMs = 20, what = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
