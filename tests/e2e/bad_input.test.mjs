@@ -217,11 +217,10 @@ describe('numbers', () => {
     check({ name: `${k}=${JSON.stringify(v)}`, send: () => post(order({ [k]: v })), status, body });
   }
   // More decimals than the asset's precision (8): Binance answers -1111
-  // before any filter; the server answers LOT_SIZE / PRICE_FILTER.
+  // before any filter.
   for (const [k, v] of [['quantity', '0.123456789'], ['price', '40000.000000001']]) {
     check({
       name: `${k}=${v} (too many decimals)`,
-      todo: 'server answers -1013 Filter failure instead of Binance\'s -1111 "Precision is over the maximum defined for this asset."',
       send: () => post(order({ [k]: v })), status: 400,
       body: { code: -1111, msg: 'Precision is over the maximum defined for this asset.' },
     });

@@ -16,7 +16,7 @@
 //     after DELETE openOrders on every symbol nothing is locked, books empty;
 //   - a fresh cross between two users fills and moves exactly its amounts.
 // Three kill/restart rounds with different kill timings, then SIGTERM ->
-// exit 0 with an order resting. Two `todo` tests report what does not hold
+// exit 0 with an order resting. A `todo` test reports what does not hold
 // yet: a restart after that SIGTERM, and market data history after a crash.
 
 import assert from 'node:assert/strict';
@@ -494,13 +494,9 @@ test('SIGKILL during concurrent trading, restart, nothing acknowledged lost; thr
   console.log(`${log.join('\n')}\nacknowledged: ${acked.orders.size} orders, ${acked.fills.size} fills, ${acked.cancels.size} cancels; ${Date.now() - t0} ms`);
 });
 
-// Minimal reproduction, fresh data dir: order, SIGKILL, restart, order,
-// SIGTERM (exit 0) -> engine/ holds journal-2 + snapshot-2 (journal-1 was
-// removed) and the next start exits 2.
-test('restart after the clean SIGTERM that followed the crash restarts', {
-  todo: 'exit 2 "engine recovery: DATA_LOSS: recovery: journal sequence gap: expected seq 1, found N (no snapshot)": '
-    + 'the SIGTERM snapshot retention removed journal segments that recovery (snapshot at most min partition seq) still needs',
-}, async () => {
+// Once failed (the shutdown snapshot's retention cut journal segments that
+// recovery still needed): order, SIGKILL, restart, order, SIGTERM, restart.
+test('restart after the clean SIGTERM that followed the crash restarts', async () => {
   assert.ok(after1, 'the crash test did not get to its SIGTERM');
   const ex = await startExchange({ dataDir: after1.dataDir });
   started.push(ex);
