@@ -60,6 +60,7 @@ struct PathHash {
 struct MethodHandler {
   std::string method;
   HttpHandler handler;
+  uint32_t endpoint = 0;  // index into Impl::endpoints (RequestObserver)
 };
 
 using RouteTable =
@@ -129,6 +130,9 @@ struct HttpServer::Impl {
   void Accept();
 
   RouteTable routes;
+  // {method, path} of each route, in registration order (endpoint indexes).
+  std::vector<std::pair<std::string, std::string>> endpoints;
+  scaling::RequestObserver* observer = nullptr;  // set before Start; may be null
   std::vector<std::unique_ptr<Worker>> workers;
   std::optional<tcp::acceptor> acceptor;
   // Set by Start() when TLS is configured; shared by every connection on
@@ -343,6 +347,12 @@ class Connection : public ConnectionBase,
 
   void Handle() {
     state_ = State::kHandling;
+    // Metrics: two steady_clock reads (vDSO, no syscall) per request, only
+    // when an observer is set.
+    scaling::RequestObserver* const observer = w_->impl->observer;
+    const auto t0 = observer != nullptr ? std::chrono::steady_clock::now()
+                                        : std::chrono::steady_clock::time_point();
+    uint32_t endpoint = scaling::RequestObserver::kUnmatched;
     auto& msg = parser_->get();
     HttpRequest req;
     req.method = std::string_view(msg.method_string().data(), msg.method_string().size());
@@ -368,7 +378,10 @@ class Connection : public ConnectionBase,
     } else {
       const HttpHandler* handler = nullptr;
       for (const auto& mh : route->second) {
-        if (mh.method == req.method) handler = &mh.handler;
+        if (mh.method == req.method) {
+          handler = &mh.handler;
+          endpoint = mh.endpoint;
+        }
       }
       if (handler == nullptr) {
         ApiError e(ErrorId::kUnsupportedOperation);
@@ -386,6 +399,12 @@ class Connection : public ConnectionBase,
           e.AppendJson(&response_.body());
         }
       }
+    }
+    if (observer != nullptr) {
+      observer->OnRequest(endpoint, response_.status(),
+                          std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now() - t0)
+                              .count());
     }
     Respond(keep_alive && !ServerStopping(), http10);
   }
@@ -589,7 +608,15 @@ void HttpServer::Route(std::string_view method, std::string_view path, HttpHandl
       return;
     }
   }
-  list.push_back(MethodHandler{std::string(method), std::move(handler)});
+  const auto index = static_cast<uint32_t>(impl_->endpoints.size());
+  impl_->endpoints.emplace_back(std::string(method), std::string(path));
+  list.push_back(MethodHandler{std::string(method), std::move(handler), index});
+}
+
+void HttpServer::SetObserver(scaling::RequestObserver* observer) { impl_->observer = observer; }
+
+const std::vector<std::pair<std::string, std::string>>& HttpServer::endpoints() const {
+  return impl_->endpoints;
 }
 
 namespace {

@@ -84,6 +84,8 @@
 #include <utility>
 #include <vector>
 
+#include "xc/scaling/request_observer.h"
+
 namespace xc::gateway {
 
 struct HttpServerOptions {
@@ -168,6 +170,18 @@ class HttpServer {
   // the same method and path replaces the handler.
   // REQUIRES: not started.
   void Route(std::string_view method, std::string_view path, HttpHandler handler);
+
+  // Metrics hook: `observer` (may be null: none) is told about every request
+  // the router answered -- its route index in endpoints() (or
+  // RequestObserver::kUnmatched for an unknown path or method), the status
+  // and the handler time (two steady_clock reads) -- on the I/O thread,
+  // before the response is written. Requests refused before routing
+  // (malformed HTTP, over-size) are not reported. It must outlive the
+  // server's I/O threads. REQUIRES: not started.
+  void SetObserver(scaling::RequestObserver* observer);
+  // {method, path} of every route, in the order of their first Route call:
+  // index i is the `endpoint` the observer receives.
+  const std::vector<std::pair<std::string, std::string>>& endpoints() const;
 
   // Loads the TLS certificate and key (when configured), binds, listens and
   // starts the I/O threads. On failure returns the error and starts
