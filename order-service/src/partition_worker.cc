@@ -37,6 +37,7 @@ void PartitionWorker::Post(Task task) {
     std::lock_guard<std::mutex> l(mu_);
     if (stop_ || failed()) return;
     queue_.push_back(std::move(task));
+    queue_depth_.store(queue_.size(), std::memory_order_relaxed);
   }
   cv_.notify_one();
 }
@@ -56,6 +57,7 @@ void PartitionWorker::Loop() {
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
       tasks.swap(queue_);
+      queue_depth_.store(0, std::memory_order_relaxed);
       stopping = stop_;
     }
     if (!tasks.empty()) RunCycle(tasks);

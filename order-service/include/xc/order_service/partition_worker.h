@@ -142,6 +142,10 @@ class PartitionWorker final : private EngineLink {
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   // Cycles run and syncs made (relaxed; metrics).
   uint64_t cycles() const { return cycles_.load(std::memory_order_relaxed); }
+  // Tasks queued and not yet taken by a cycle (relaxed; metrics: the
+  // playbook's "partition queue depth"). Updated under the queue's mutex, so
+  // it costs Post nothing beyond one relaxed store.
+  size_t queue_depth() const { return queue_depth_.load(std::memory_order_relaxed); }
 
  private:
   void Send(const protocol::Command& cmd) override { outbox_.push_back(cmd); }
@@ -167,6 +171,7 @@ class PartitionWorker final : private EngineLink {
   std::atomic<protocol::Seq> durable_engine_seq_{0};
   std::atomic<bool> failed_{false};
   std::atomic<uint64_t> cycles_{0};
+  std::atomic<size_t> queue_depth_{0};  // queue_.size(), written under mu_
   std::thread thread_;
 };
 
