@@ -128,6 +128,11 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
 
   uint64_t resent_orders() const { return resend_.size(); }
 
+  // The partition workers, for metrics (queue_depth(), cycles(): relaxed
+  // reads, any thread). REQUIRES: after Recover.
+  size_t partitions() const { return workers_.size(); }
+  const order_service::PartitionWorker& worker(size_t i) const { return *workers_[i]; }
+
  private:
   struct Book {  // pump thread (setup thread before Start)
     std::map<protocol::Price, protocol::Qty, std::greater<>> bids;

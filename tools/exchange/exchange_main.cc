@@ -39,6 +39,7 @@
 #include "admin_api.h"
 #include "config.h"
 #include "core.h"
+#include "exchange_metrics.h"
 #include "xc/engine/io/file_journal.h"
 #include "xc/engine/io/file_snapshot_store.h"
 #include "xc/engine/journal_writer.h"
@@ -52,6 +53,7 @@
 #include "xc/gateway/market_data_api.h"
 #include "xc/gateway/rest_api.h"
 #include "xc/order_service/symbol_table.h"
+#include "xc/scaling/metrics_registry.h"
 
 extern char** environ;
 
@@ -75,6 +77,10 @@ the client port: PEM certificate and key), XC_RATE_LIMIT_ORDERS_PER_10S,
 XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN (reserved: no rate limiter yet).
 Port 0 picks a free port; the bound ports are printed on stdout as
 "client_port=N" and "admin_port=N", then "ready".
+
+Operations endpoints on the client port: GET /metrics (Prometheus text
+format), GET /health (200 while the process runs), GET /ready (200 while it
+takes traffic, 503 {"status":"draining"} once shutdown began).
 
 Admin API (default 127.0.0.1:8081; wrapped by exctl):
   POST /admin/v1/users     -> {"userId":..,"apiKey":..,"secretKey":..}
@@ -193,6 +199,10 @@ int Run(int argc, char** argv) {
   ro.wait = engine::node::WaitStrategy::kBlock;
   ro.cpu = cpu;
   ro.snapshot_every_n_commands = config->snapshot_every;
+  // Metrics (scaling/README.md): read at scrape time; the only thing fed
+  // from an agent thread is the fsync latency histogram, on the journal
+  // thread. Declared before the agents, so it outlives them.
+  scaling::MetricsRegistry metrics;
   // The runner owns its shard, so symbols are added and recovery runs on it
   // before the thread starts.
   std::unique_ptr<engine::node::ShardRunner> runner;
@@ -200,6 +210,7 @@ int Run(int argc, char** argv) {
   std::unique_ptr<engine::node::SnapshotWriterThread> snaps;
   engine::JournalWriterOptions jo;
   jo.policy = *policy;
+  jo.on_flush = FsyncLatencyObserver(&metrics);
   // The runner's options name the journal writer, whose next seq comes from
   // recovery, so recovery runs on a standalone shard whose state is then
   // moved into the runner's shard through a snapshot image (Shard::SaveTo /
@@ -294,6 +305,33 @@ int Run(int argc, char** argv) {
   rest.Register(client);
   market_api.Register(client);
 
+  // ---- operations endpoints on the client port (Kubernetes probes and the
+  // Prometheus scrape hit the port clients use, as on Binance) ----
+  // Ready: recovery is done (these routes serve only after it), the shard
+  // runs, and shutdown has not begun (`draining` is set on SIGTERM/SIGINT
+  // before the server stops accepting).
+  std::atomic<bool> draining{false};
+  auto ready = [&] { return !draining.load() && !g_fatal.load() && !runner->stopped(); };
+  client.Route("GET", "/health", [](const gateway::HttpRequest&, gateway::HttpResponse& r) {
+    r.SetJson(200, R"({"status":"ok"})");
+  });
+  client.Route("GET", "/ready", [&ready](const gateway::HttpRequest&, gateway::HttpResponse& r) {
+    if (ready()) {
+      r.SetJson(200, R"({"status":"ready"})");
+    } else {
+      r.SetJson(503, R"({"status":"draining"})");
+    }
+  });
+  client.Route("GET", "/metrics", [&metrics](const gateway::HttpRequest&,
+                                             gateway::HttpResponse& r) {
+    r.body() = metrics.Render();  // runs the readers on this I/O thread
+    r.AddHeader("Content-Type", scaling::MetricsRegistry::kContentType);
+  });
+  RegisterExchangeMetrics(&metrics, runner.get(), journal.get(), &core, &client, ready);
+  // Per-endpoint request counts and latencies; every route is registered.
+  scaling::HttpMetrics http_metrics(&metrics, "client", client.endpoints());
+  client.SetObserver(&http_metrics);
+
   AdminApi admin(&core);
   gateway::HttpServerOptions admin_opts;
   admin_opts.address = config->admin_addr;
@@ -344,6 +382,7 @@ int Run(int argc, char** argv) {
     }
   }
   std::fflush(stdout);
+  draining.store(true);  // /ready answers 503 from here on
   client.Stop();  // stop accepting, finish in-flight requests
   admin_server.Stop();
   absl::Status closed = shutdown_engine();
