@@ -134,9 +134,14 @@ class RateLimiter {
 
   // Counts one request of `ip` (and `api_key`, "" for none) costing `cost`
   // at `now` (ns since the epoch) and says whether it may proceed. Checks in
-  // order: ban, IP weight, key weight, IP raw requests (reads), then for new
-  // orders: circuit breaker, key orders per second, per 10 s, per day. A
-  // rejection counts nothing and adds a violation to the IP. REQUIRES: none.
+  // order: ban, IP weight, IP raw requests (reads), key weight, then for new
+  // orders: key orders per second, per 10 s, per day, and last the circuit
+  // breaker (so that its global count only holds orders that passed the
+  // rest). A rejection counts nothing; a 429 adds a violation to the IP (a
+  // 503 does not: the client did nothing wrong); an admitted request clears
+  // the IP's violations. Concurrent requests of one IP or key may overshoot
+  // a limit by at most the number of I/O threads (the IP and the key are
+  // checked under separate locks).
   Admission Admit(std::string_view ip, std::string_view api_key, EndpointCost cost,
                   int64_t now_ns);
 
