@@ -260,6 +260,7 @@ Admission RateLimiter::Admit(std::string_view ip, std::string_view api_key, Endp
       const int64_t len = std::min(kMaxBan, kFirstBan << std::min<uint32_t>(e.bans, 20));
       ++e.bans;
       e.banned_until = now + len;
+      n_bans_.fetch_add(1, std::memory_order_relaxed);
     }
   };
 
@@ -293,7 +294,7 @@ Admission RateLimiter::Admit(std::string_view ip, std::string_view api_key, Endp
     a.used_weight_1m = e.weight_1m.Get(minute);
     return true;
   });
-  if (!ip_ok) return a;
+  if (!ip_ok) return Count(a);
 
   // 2. The key (when sent) and, for new orders, the circuit breaker.
   bool ok = true;
@@ -374,6 +375,27 @@ Admission RateLimiter::Admit(std::string_view ip, std::string_view api_key, Endp
     }
     return 0;
   });
+  return Count(a);
+}
+
+const Admission& RateLimiter::Count(const Admission& a) {
+  using V = Admission::Verdict;
+  switch (a.verdict) {
+    case V::kOk:
+      break;
+    case V::kTooMuchWeight:
+      n_weight_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case V::kTooManyOrders:
+      n_orders_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case V::kBanned:
+      n_banned_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case V::kOverloaded:
+      n_overloaded_.fetch_add(1, std::memory_order_relaxed);
+      break;
+  }
   return a;
 }
 
@@ -460,6 +482,16 @@ void RateLimiter::AppendLimitsJson(const RateLimits& l, std::string* out) {
   internal::Int("circuitBreakerOrdersPerSec", l.circuit_breaker_orders_per_sec, out);
   internal::Int("banAfterViolations", l.ban_after_violations, out);
   out->push_back('}');
+}
+
+RateLimiter::Counters RateLimiter::counters() const {
+  Counters c;
+  c.too_much_weight = n_weight_.load(std::memory_order_relaxed);
+  c.too_many_orders = n_orders_.load(std::memory_order_relaxed);
+  c.banned = n_banned_.load(std::memory_order_relaxed);
+  c.bans = n_bans_.load(std::memory_order_relaxed);
+  c.overloaded = n_overloaded_.load(std::memory_order_relaxed);
+  return c;
 }
 
 size_t RateLimiter::ip_entries() const { return ips_->size(); }

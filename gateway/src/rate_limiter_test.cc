@@ -157,6 +157,9 @@ TEST(RateLimiterTest, BanEscalates) {
   auto a = rl.Admit("ip", "", Read(), t + 5 * kSec);
   EXPECT_EQ(a.verdict, V::kBanned);
   EXPECT_EQ(a.banned_until_ms, (t + 120 * kSec) / 1'000'000);
+  EXPECT_EQ(rl.counters().too_much_weight, 3u);
+  EXPECT_EQ(rl.counters().bans, 1u);
+  EXPECT_EQ(rl.counters().banned, 1u);
   EXPECT_EQ(a.retry_after_s, 115);
   EXPECT_EQ(rl.Admit("other", "", Read(), t + 5 * kSec).verdict, V::kOk);
   // After the ban: served again; a second ban lasts twice as long.
@@ -237,6 +240,8 @@ TEST(RateLimiterTest, CircuitBreakerShedsNewOrdersOnly) {
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(rl.Admit("d", "K4", Order(), clock.now).verdict, V::kOverloaded);
   }
+  EXPECT_EQ(rl.counters().overloaded, 6u);
+  EXPECT_EQ(rl.counters().bans, 0u);
 }
 
 TEST(RateLimiterTest, EvictsIdleEntriesWhenFull) {

@@ -170,15 +170,30 @@ class RateLimiter {
   size_t ip_entries() const;
   size_t key_entries() const;
 
+  // Rejections since construction, by answer (ops/PLAYBOOKS.md: "429/418
+  // counters per limit"), for a metrics scrape. Relaxed counters; any thread.
+  struct Counters {
+    uint64_t too_much_weight = 0;  // 429 -1003 (weight per minute or reads per second)
+    uint64_t too_many_orders = 0;  // 429 -1015
+    uint64_t banned = 0;           // 418 answers
+    uint64_t bans = 0;             // bans started
+    uint64_t overloaded = 0;       // 503 -1008 from the circuit breaker
+  };
+  Counters counters() const;
+
   class Table;  // rate_limiter.cc
 
  private:
+  // Adds `a`'s rejection, if any, to the counters; returns `a`.
+  const Admission& Count(const Admission& a);
+
   std::atomic<uint32_t> weight_per_min_, orders_per_10s_, orders_per_day_, orders_per_sec_,
       reads_per_sec_, cb_orders_per_sec_, ban_after_;
   std::atomic<bool> cb_enabled_;
   // Global new-order window of the circuit breaker (second since epoch, count).
   std::atomic<int64_t> cb_second_{0};
   std::atomic<uint32_t> cb_count_{0};
+  std::atomic<uint64_t> n_weight_{0}, n_orders_{0}, n_banned_{0}, n_bans_{0}, n_overloaded_{0};
   const WallClock& clock_;
   std::unique_ptr<Table> ips_, keys_;
 };
