@@ -71,7 +71,7 @@ std::optional<std::string_view> RawParam(std::string_view q, std::string_view na
 }
 
 std::optional<std::string_view> QueryOrBody(std::string_view query, std::string_view body,
-                                      std::string_view name) {
+                                            std::string_view name) {
   if (auto v = RawParam(query, name)) return v;
   return RawParam(body, name);
 }
