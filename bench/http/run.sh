@@ -88,9 +88,11 @@ free_port() {
 }
 
 # ---- exchange ----
+# Rate limits off: the benchmark measures the gateway, not the limiter's 429s.
 "$BIN/exchange" --print-default-config |
   sed -e "s/^http_io_threads = .*/http_io_threads = $IO_THREADS/" \
-    -e "s/^journal_policy = .*/journal_policy = $JOURNAL_POLICY/" >"$TMP/exchange.conf"
+    -e "s/^journal_policy = .*/journal_policy = $JOURNAL_POLICY/" \
+    -e "s/^\(rate_limit_[a-z0-9_]*\) = .*/\1 = 0/" >"$TMP/exchange.conf"
 XC_PORT=0 XC_ADMIN_PORT=0 XC_LISTEN_ADDR=127.0.0.1 XC_TLS_CERT_FILE= XC_TLS_KEY_FILE= \
   "${PIN_SERVER[@]}" "$BIN/exchange" --config "$TMP/exchange.conf" --data-dir "$TMP/data" \
   >"$TMP/exchange.log" 2>&1 &

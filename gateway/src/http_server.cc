@@ -133,6 +133,7 @@ struct HttpServer::Impl {
   // {method, path} of each route, in registration order (endpoint indexes).
   std::vector<std::pair<std::string, std::string>> endpoints;
   scaling::RequestObserver* observer = nullptr;  // set before Start; may be null
+  HttpInterceptor interceptor;  // set before Start, then read-only
   std::vector<std::unique_ptr<Worker>> workers;
   std::optional<tcp::acceptor> acceptor;
   // Set by Start() when TLS is configured; shared by every connection on
@@ -164,6 +165,9 @@ class ConnectionBase {
 
   bool closed() const { return closed_; }
   State state() const { return state_; }
+  // The peer's IP address as text ("127.0.0.1", "::1"), formatted once when
+  // the connection starts; "" when the socket could not tell.
+  std::string_view remote_ip() const { return std::string_view(remote_ip_, remote_ip_len_); }
   SteadyTime deadline() const { return deadline_; }
   size_t index = 0;  // position in Worker::conns
 
@@ -173,6 +177,25 @@ class ConnectionBase {
   State state_ = State::kIdle;
   SteadyTime deadline_{};
   bool closed_ = false;
+  // Fixed buffer so that HttpRequest::remote_ip costs no allocation.
+  char remote_ip_[64] = {};
+  size_t remote_ip_len_ = 0;
+
+  void CaptureRemoteIp() {
+    boost::system::error_code ec;
+    const tcp::endpoint ep = raw_->remote_endpoint(ec);
+    if (ec) return;
+    const auto addr = ep.address();
+    // IPv4-mapped IPv6 peers (dual-stack listeners) are shown as IPv4, so
+    // that one client has one rate-limit key whichever way it connected.
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+      const auto s = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()).to_string();
+      remote_ip_len_ = s.copy(remote_ip_, sizeof remote_ip_);
+      return;
+    }
+    const auto s = addr.to_string();  // once per connection
+    remote_ip_len_ = s.copy(remote_ip_, sizeof remote_ip_);
+  }
 };
 
 // True when a failed TLS handshake read a plain HTTP request line.
@@ -203,6 +226,7 @@ class Connection : public ConnectionBase,
   void Start() {
     boost::system::error_code ec;
     Socket().set_option(tcp::no_delay(true), ec);
+    CaptureRemoteIp();
     w_->Add(this);
     if constexpr (kTls) {
       // The handshake counts as reading the first request.
@@ -361,6 +385,7 @@ class Connection : public ConnectionBase,
     req.path = target.substr(0, q);
     req.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
     req.body = msg.body();
+    req.remote_ip = remote_ip();
     if (auto it = msg.find("X-MBX-APIKEY"); it != msg.end()) {
       req.api_key = std::string_view(it->value().data(), it->value().size());
     }
@@ -389,7 +414,8 @@ class Connection : public ConnectionBase,
         e.AppendJson(&response_.body());
       } else {
         try {
-          (*handler)(req, response_);
+          const auto& icpt = w_->impl->interceptor;
+          if (!icpt || icpt(req, response_)) (*handler)(req, response_);
         } catch (const std::exception&) {
           // A handler bug must not take the server down; the client sees
           // Binance's "unknown error" (execution status unknown).
@@ -417,7 +443,10 @@ class Connection : public ConnectionBase,
     out_.append(http10 ? "HTTP/1.0 " : "HTTP/1.1 ");
     AppendUint(static_cast<uint64_t>(status), &out_);
     out_.push_back(' ');
-    auto reason = http::obsolete_reason(static_cast<http::status>(status));
+    // Beast has no name for 418, which the rate limiter answers (Binance's
+    // IP ban); every other status is Beast's.
+    auto reason = status == 418 ? boost::beast::string_view("I'm a teapot")
+                                : http::obsolete_reason(static_cast<http::status>(status));
     out_.append(reason.data(), reason.size());
     out_.append("\r\n");
     bool has_type = false;
@@ -617,6 +646,10 @@ void HttpServer::SetObserver(scaling::RequestObserver* observer) { impl_->observ
 
 const std::vector<std::pair<std::string, std::string>>& HttpServer::endpoints() const {
   return impl_->endpoints;
+}
+
+void HttpServer::SetInterceptor(HttpInterceptor interceptor) {
+  impl_->interceptor = std::move(interceptor);
 }
 
 namespace {

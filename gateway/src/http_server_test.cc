@@ -77,6 +77,37 @@ TEST_F(HttpServerTest, HandlerSeesMethodPathQueryBodyAndHeaders) {
   EXPECT_EQ(r.header("connection"), "");
 }
 
+TEST_F(HttpServerTest, InterceptorRunsBeforeRoutedHandlersAndSeesTheClientIp) {
+  server_ = std::make_unique<HttpServer>(HttpServerOptions{});
+  server_->Route("GET", "/ip", [](const HttpRequest& q, HttpResponse& r) {
+    r.body().assign(q.remote_ip);
+  });
+  std::atomic<int> calls{0};
+  server_->SetInterceptor([&calls](const HttpRequest& q, HttpResponse& r) {
+    ++calls;
+    r.AddHeader("X-Seen", q.remote_ip);
+    if (q.query == "block") {
+      r.SetJson(418, R"({"code":-1003})");
+      return false;
+    }
+    return true;
+  });
+  ASSERT_FALSE(server_->Start());
+  TestClient c(server_->port());
+  TestResponse r = c.Request("GET", "/ip");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "127.0.0.1");
+  EXPECT_EQ(r.header("x-seen"), "127.0.0.1");
+  r = c.Request("GET", "/ip?block");
+  EXPECT_EQ(r.status, 418);  // Beast has no reason phrase for it; the server does
+  EXPECT_EQ(r.body, R"({"code":-1003})");
+  EXPECT_EQ(r.header("x-seen"), "127.0.0.1");
+  // Not for unknown paths or methods.
+  EXPECT_EQ(c.Request("GET", "/nope").status, 404);
+  EXPECT_EQ(c.Request("POST", "/ip").status, 400);
+  EXPECT_EQ(calls.load(), 2);
+}
+
 TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   StartServer();
   TestClient c(server_->port());

@@ -7,6 +7,7 @@
 
 #include "xc/gateway/hmac.h"
 #include "xc/gateway/params.h"
+#include "xc/gateway/rate_limiter.h"
 #include "xc/gateway/request_auth.h"
 #include "xc/order_service/api_error.h"
 #include "xc/order_service/decimal.h"
@@ -260,7 +261,13 @@ void RestApi::ExchangeInfo(const HttpRequest& req, HttpResponse& resp) const {
   std::string& out = resp.body();
   out.append("{\"timezone\":\"UTC\",\"serverTime\":");
   AppendMs(clock_, &out);
-  out.append(",\"rateLimits\":[],\"exchangeFilters\":[],\"symbols\":[");
+  out.append(",\"rateLimits\":");
+  if (limiter_ != nullptr) {
+    limiter_->AppendRateLimitsJson(&out);
+  } else {
+    out.append("[]");
+  }
+  out.append(",\"exchangeFilters\":[],\"symbols\":[");
   if (all) {
     for (size_t i = 0; i < symbols_.size(); ++i) {
       if (i) out.push_back(',');

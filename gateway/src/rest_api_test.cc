@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "xc/gateway/rate_limiter.h"
 #include "xc/gateway/testing/http_test_client.h"
 #include "xc/order_service/order_service_api.h"
 
@@ -278,6 +279,147 @@ TEST_F(RestApiTest, PublicEndpointsRejectOtherMethods) {
   TestResponse r = c.Request("POST", "/api/v3/ping");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body, R"({"code":-1020,"msg":"This operation is not supported."})");
+}
+
+
+// The RateLimiter installed on a real server: limits seen by clients over
+// HTTP (status, Retry-After, X-MBX headers, Binance texts) and reloads.
+class RateLimitedRestApiTest : public ::testing::Test {
+ protected:
+  static RateLimits Limits() {
+    RateLimits l;
+    l.request_weight_per_min = 45;  // two exchangeInfo (20 each), not three
+    l.ban_after_violations = 3;
+    return l;
+  }
+  RateLimitedRestApiTest()
+      : orders_(Configs()), api_(orders_, clock_), limiter_(Limits(), clock_),
+        server_(HttpServerOptions{}) {
+    api_.Register(server_);
+    api_.SetRateLimiter(&limiter_);
+    limiter_.Install(server_);
+    EXPECT_FALSE(server_.Start());
+  }
+  ~RateLimitedRestApiTest() override { server_.Stop(); }
+
+  FixedClock clock_;
+  SymbolsOnlyOrderService orders_;
+  RestApi api_;
+  RateLimiter limiter_;
+  HttpServer server_;
+  simdjson::dom::parser parser_;
+};
+
+TEST_F(RateLimitedRestApiTest, WeightHeader429RetryAfterThen418) {
+  TestClient c(server_.port());
+  TestResponse r = c.Request("GET", "/api/v3/ping");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("x-mbx-used-weight-1m"), "1");
+  r = c.Request("GET", "/api/v3/exchangeInfo");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("x-mbx-used-weight-1m"), "21");
+  r = c.Request("GET", "/api/v3/exchangeInfo");
+  EXPECT_EQ(r.header("x-mbx-used-weight-1m"), "41");
+  r = c.Request("GET", "/api/v3/exchangeInfo");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.body,
+            "{\"code\":-1003,\"msg\":\"Too much request weight used; current limit is 45 request "
+            "weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling "
+            "the API.\"}");
+  // FixedClock: 1700000000.123 s, so the minute ends in 40 s (rounded up).
+  EXPECT_EQ(r.header("retry-after"), "40");
+  EXPECT_EQ(r.header("x-mbx-used-weight-1m"), "41");
+  // Cheap requests still fit the minute.
+  EXPECT_EQ(c.Request("GET", "/api/v3/ping").status, 200);
+  // Hammering on: two more 429s, and the IP is banned (418, -1003).
+  EXPECT_EQ(c.Request("GET", "/api/v3/exchangeInfo").status, 429);
+  EXPECT_EQ(c.Request("GET", "/api/v3/exchangeInfo").status, 429);
+  EXPECT_EQ(c.Request("GET", "/api/v3/exchangeInfo").status, 429);
+  r = c.Request("GET", "/api/v3/ping");
+  EXPECT_EQ(r.status, 418);
+  EXPECT_EQ(r.body,
+            "{\"code\":-1003,\"msg\":\"Way too much request weight used; IP banned until "
+            "1700000120123. Please use WebSocket Streams for live updates to avoid bans.\"}");
+  EXPECT_EQ(r.header("retry-after"), "120");
+  // An unknown path is not rate limited (no route, no interceptor).
+  EXPECT_EQ(c.Request("GET", "/nope").status, 404);
+}
+
+TEST_F(RateLimitedRestApiTest, ExchangeInfoShowsLimitsInForceAfterReload) {
+  TestClient c(server_.port());
+  TestResponse r = c.Request("GET", "/api/v3/exchangeInfo");
+  ASSERT_EQ(r.status, 200);
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser_.parse(r.body).get(doc), simdjson::SUCCESS);
+  simdjson::dom::array limits;
+  ASSERT_EQ(doc["rateLimits"].get(limits), simdjson::SUCCESS);
+  ASSERT_EQ(limits.size(), 5u);
+  EXPECT_EQ(std::string_view(limits.at(0)["rateLimitType"]), "REQUEST_WEIGHT");
+  EXPECT_EQ(std::string_view(limits.at(0)["interval"]), "MINUTE");
+  EXPECT_EQ(int64_t(limits.at(0)["intervalNum"]), 1);
+  EXPECT_EQ(int64_t(limits.at(0)["limit"]), 45);
+  EXPECT_EQ(std::string_view(limits.at(3)["rateLimitType"]), "ORDERS");
+  EXPECT_EQ(int64_t(limits.at(3)["intervalNum"]), 10);
+  EXPECT_EQ(int64_t(limits.at(3)["limit"]), 100);
+
+  RateLimits l = Limits();
+  l.request_weight_per_min = 1000;
+  l.orders_per_10s = 7;
+  limiter_.SetLimits(l);  // what SIGHUP and POST /admin/v1/limits do
+  r = c.Request("GET", "/api/v3/exchangeInfo");  // same connection, new limits
+  ASSERT_EQ(r.status, 200);
+  ASSERT_EQ(parser_.parse(r.body).get(doc), simdjson::SUCCESS);
+  ASSERT_EQ(doc["rateLimits"].get(limits), simdjson::SUCCESS);
+  EXPECT_EQ(int64_t(limits.at(0)["limit"]), 1000);
+  EXPECT_EQ(int64_t(limits.at(3)["limit"]), 7);
+}
+
+TEST_F(RateLimitedRestApiTest, CircuitBreakerRefusesNewOrdersOnly) {
+  RateLimits l = Limits();
+  l.request_weight_per_min = 0;
+  l.circuit_breaker_enabled = true;
+  l.circuit_breaker_orders_per_sec = 0;  // shed every new order
+  limiter_.SetLimits(l);
+  TestClient c(server_.port());
+  TestResponse r = c.Request("POST", "/api/v3/order", "symbol=BTCUSDT&side=BUY");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body,
+            "{\"code\":-1008,\"msg\":\"Server is currently overloaded with other requests. Please "
+            "try again in a few minutes.\"}");
+  EXPECT_EQ(r.header("retry-after"), "1");
+  EXPECT_EQ(c.Request("POST", "/api/v3/order/cancelReplace", "symbol=BTCUSDT").status, 503);
+  // Cancels and reads reach their handlers (which refuse the missing key).
+  r = c.Request("DELETE", "/api/v3/order?symbol=BTCUSDT&orderId=1");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.body.find("-2014"), std::string::npos);
+  EXPECT_EQ(c.Request("DELETE", "/api/v3/openOrders?symbol=BTCUSDT").status, 401);
+  EXPECT_EQ(c.Request("GET", "/api/v3/exchangeInfo").status, 200);
+  // Off again: the order reaches its handler.
+  l.circuit_breaker_enabled = false;
+  limiter_.SetLimits(l);
+  EXPECT_EQ(c.Request("POST", "/api/v3/order", "symbol=BTCUSDT&side=BUY").status, 401);
+}
+
+TEST_F(RateLimitedRestApiTest, OrderCountHeadersAnd1015) {
+  RateLimits l = Limits();
+  l.request_weight_per_min = 0;
+  l.orders_per_10s = 2;
+  limiter_.SetLimits(l);
+  TestClient c(server_.port());
+  // Key-format errors come from the handler, after the limiter counted the
+  // order: the headers show the key's counts.
+  const std::string key = "X-MBX-APIKEY: k~!\r\n";  // malformed: -2014
+  TestResponse r = c.Request("POST", "/api/v3/order", "symbol=BTCUSDT", key);
+  EXPECT_EQ(r.header("x-mbx-order-count-10s"), "1");
+  EXPECT_EQ(r.header("x-mbx-order-count-1d"), "1");
+  r = c.Request("POST", "/api/v3/order", "symbol=BTCUSDT", key);
+  EXPECT_EQ(r.header("x-mbx-order-count-10s"), "2");
+  r = c.Request("POST", "/api/v3/order", "symbol=BTCUSDT", key);
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.body,
+            "{\"code\":-1015,\"msg\":\"Too many new orders; current limit is 2 orders per 10 "
+            "SECOND.\"}");
+  EXPECT_EQ(r.header("retry-after"), "10");
 }
 
 }  // namespace

@@ -24,6 +24,15 @@ import { after, test } from 'node:test';
 
 import { symbolsOf } from './lib/config.mjs';
 import { startExchange } from './lib/exchange.mjs';
+
+// This test floods orders from four users to kill the process mid-trading;
+// the rate limiter (tools/exchange/README.md) would answer most of them 429,
+// so its limits are off here.
+const NO_RATE_LIMITS = {
+  XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN: '0', XC_RATE_LIMIT_ORDERS_PER_10S: '0',
+  XC_RATE_LIMIT_ORDERS_PER_DAY: '0', XC_RATE_LIMIT_ORDERS_PER_SEC: '0',
+  XC_RATE_LIMIT_READS_PER_SEC: '0',
+};
 import { httpRequest, signedRequest } from './lib/http.mjs';
 import { fmt, feeOf, notional, units } from './lib/money.mjs';
 import { sleep } from './lib/util.mjs';
@@ -454,7 +463,7 @@ async function crossAfterRestart(ex, seller, buyer) {
 
 test('SIGKILL during concurrent trading, restart, nothing acknowledged lost; three times', { timeout: 60000 }, async () => {
   const t0 = Date.now();
-  let ex = await startExchange();
+  let ex = await startExchange({ env: NO_RATE_LIMITS });
   started.push(ex);
   const dataDir = ex.dataDir;
   const users = [];
@@ -473,7 +482,7 @@ test('SIGKILL during concurrent trading, restart, nothing acknowledged lost; thr
     assert.deepEqual(unexpected, [], `round ${round}: unexpected answers\n${ex.output()}`);
     assert.ok(stats.orders > 5, `round ${round}: only ${stats.orders} orders answered`);
     const t1 = Date.now();
-    ex = await startExchange({ dataDir });
+    ex = await startExchange({ dataDir, env: NO_RATE_LIMITS });
     started.push(ex);
     const restartMs = Date.now() - t1;
     await checkRecovered(ex, users, pendingCredit, round);
@@ -498,7 +507,7 @@ test('SIGKILL during concurrent trading, restart, nothing acknowledged lost; thr
 // recovery still needed): order, SIGKILL, restart, order, SIGTERM, restart.
 test('restart after the clean SIGTERM that followed the crash restarts', async () => {
   assert.ok(after1, 'the crash test did not get to its SIGTERM');
-  const ex = await startExchange({ dataDir: after1.dataDir });
+  const ex = await startExchange({ dataDir: after1.dataDir, env: NO_RATE_LIMITS });
   started.push(ex);
   await checkRecovered(ex, after1.users, null, 'after SIGTERM');
   await ex.stop();
@@ -511,7 +520,7 @@ test('market data after a restart: last price, trades, klines kept', {
   todo: 'after a restart /api/v3/trades and klines are [], ticker/price is "0.00000000", avgPrice "0.00000000" with closeTime 0, '
     + 'ticker/24hr count 0 firstId -1: the trade history is not recovered',
 }, async () => {
-  const ex1 = await startExchange();
+  const ex1 = await startExchange({ env: NO_RATE_LIMITS });
   started.push(ex1);
   const [a, b] = [await ex1.createFundedUser({ BTC: '1' }), await ex1.createFundedUser({ USDT: '100000' })];
   const o = (ex, u, side) => signedRequest(ex.baseURL, u, 'POST', '/api/v3/order',
@@ -526,7 +535,7 @@ test('market data after a restart: last price, trades, klines kept', {
   };
   assert.equal(before.price.price, '39000.00000000');
   await ex1.kill();
-  const ex2 = await startExchange({ dataDir: ex1.dataDir });
+  const ex2 = await startExchange({ dataDir: ex1.dataDir, env: NO_RATE_LIMITS });
   started.push(ex2);
   try {
     assert.deepEqual(await get(ex2, 'ticker/price?symbol=BTCUSDT'), before.price);

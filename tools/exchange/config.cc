@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <charconv>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -192,9 +194,21 @@ absl::Status SetKey(ExchangeConfig* c, std::string_view key, std::string_view v)
   } else if (key == "partitions") {
     return ParseNumber<uint32_t>(key, v, 1, 256, &c->partitions);
   } else if (key == "rate_limit_orders_per_10s") {
-    return ParseNumber<uint64_t>(key, v, 0, UINT64_MAX, &c->rate_limit_orders_per_10s);
+    return ParseNumber<uint32_t>(key, v, 0, UINT32_MAX, &c->rate_limit_orders_per_10s);
   } else if (key == "rate_limit_request_weight_per_min") {
-    return ParseNumber<uint64_t>(key, v, 0, UINT64_MAX, &c->rate_limit_request_weight_per_min);
+    return ParseNumber<uint32_t>(key, v, 0, UINT32_MAX, &c->rate_limit_request_weight_per_min);
+  } else if (key == "rate_limit_orders_per_day") {
+    return ParseNumber<uint32_t>(key, v, 0, UINT32_MAX, &c->rate_limit_orders_per_day);
+  } else if (key == "rate_limit_orders_per_sec") {
+    return ParseNumber<uint32_t>(key, v, 0, UINT32_MAX, &c->rate_limit_orders_per_sec);
+  } else if (key == "rate_limit_reads_per_sec") {
+    return ParseNumber<uint32_t>(key, v, 0, UINT32_MAX, &c->rate_limit_reads_per_sec);
+  } else if (key == "rate_limit_ban_after_violations") {
+    return ParseNumber<uint32_t>(key, v, 0, UINT32_MAX, &c->rate_limit_ban_after_violations);
+  } else if (key == "circuit_breaker_enabled") {
+    return ParseBool(key, v, &c->circuit_breaker_enabled);
+  } else if (key == "circuit_breaker_orders_per_sec") {
+    return ParseNumber<uint32_t>(key, v, 0, UINT32_MAX, &c->circuit_breaker_orders_per_sec);
   } else if (key.substr(0, 7) == "symbol.") {
     std::vector<std::string_view> parts = Split(key, '.');
     if (parts.size() != 3 || parts[1].empty()) {
@@ -254,7 +268,16 @@ const std::vector<std::string>& EnvOverrideNames() {
                                                   "XC_TLS_CERT_FILE",
                                                   "XC_TLS_KEY_FILE",
                                                   "XC_RATE_LIMIT_ORDERS_PER_10S",
-                                                  "XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN"};
+                                                  "XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN",
+                                                  "XC_RATE_LIMIT_ORDERS_PER_DAY",
+                                                  "XC_RATE_LIMIT_BAN_AFTER_VIOLATIONS",
+                                                  "XC_CIRCUIT_BREAKER_ORDERS_PER_SEC",
+                                                  "RATE_LIMIT_ORDERS_PER_SEC",
+                                                  "RATE_LIMIT_READS_PER_SEC",
+                                                  "CIRCUIT_BREAKER_ENABLED",
+                                                  "XC_RATE_LIMIT_ORDERS_PER_SEC",
+                                                  "XC_RATE_LIMIT_READS_PER_SEC",
+                                                  "XC_CIRCUIT_BREAKER_ENABLED"};
   return kNames;
 }
 
@@ -270,6 +293,17 @@ absl::Status ApplyEnvOverrides(const std::map<std::string, std::string>& env,
       {"XC_TLS_KEY_FILE", "tls_key_file"},
       {"XC_RATE_LIMIT_ORDERS_PER_10S", "rate_limit_orders_per_10s"},
       {"XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN", "rate_limit_request_weight_per_min"},
+      {"XC_RATE_LIMIT_ORDERS_PER_DAY", "rate_limit_orders_per_day"},
+      {"XC_RATE_LIMIT_BAN_AFTER_VIOLATIONS", "rate_limit_ban_after_violations"},
+      {"XC_CIRCUIT_BREAKER_ORDERS_PER_SEC", "circuit_breaker_orders_per_sec"},
+      // The operators' playbook names (ops/PLAYBOOKS.md), bare and prefixed;
+      // std::map order applies the XC_ form last, so it wins.
+      {"RATE_LIMIT_ORDERS_PER_SEC", "rate_limit_orders_per_sec"},
+      {"RATE_LIMIT_READS_PER_SEC", "rate_limit_reads_per_sec"},
+      {"CIRCUIT_BREAKER_ENABLED", "circuit_breaker_enabled"},
+      {"XC_RATE_LIMIT_ORDERS_PER_SEC", "rate_limit_orders_per_sec"},
+      {"XC_RATE_LIMIT_READS_PER_SEC", "rate_limit_reads_per_sec"},
+      {"XC_CIRCUIT_BREAKER_ENABLED", "circuit_breaker_enabled"},
   };
   for (const auto& [name, value] : env) {
     auto it = kKeyOf.find(name);
@@ -279,6 +313,25 @@ absl::Status ApplyEnvOverrides(const std::map<std::string, std::string>& env,
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<ExchangeConfig> LoadConfig(const std::string& path,
+                                          const std::map<std::string, std::string>& env) {
+  std::string text(DefaultConfigText());
+  if (!path.empty()) {
+    std::ifstream in(path);
+    if (!in) return absl::NotFoundError(Cat("cannot read config ", path));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  auto c = ParseConfig(text);
+  if (!c.ok()) {
+    return absl::InvalidArgumentError(
+        Cat(path.empty() ? std::string("default config") : path, ": ", c.status().message()));
+  }
+  if (absl::Status s = ApplyEnvOverrides(env, &*c); !s.ok()) return s;
+  return c;
 }
 
 }  // namespace xc::exchange

@@ -32,9 +32,18 @@ struct ExchangeConfig {
   uint64_t snapshot_every = 100000;
   uint32_t max_orders_per_symbol = 1u << 20;
   uint32_t partitions = 2;
-  // Reserved: parsed and reported, not enforced (no rate limiter yet).
-  uint64_t rate_limit_orders_per_10s = 0;
-  uint64_t rate_limit_request_weight_per_min = 0;
+  // Rate limits (gateway::RateLimits, gateway/include/xc/gateway/rate_limiter.h);
+  // 0 disables a limit. Re-read on SIGHUP.
+  uint32_t rate_limit_request_weight_per_min = 6000;  // per IP and per key
+  uint32_t rate_limit_orders_per_10s = 100;           // per key
+  uint32_t rate_limit_orders_per_day = 200000;        // per key
+  uint32_t rate_limit_orders_per_sec = 100;           // per key (RATE_LIMIT_ORDERS_PER_SEC)
+  uint32_t rate_limit_reads_per_sec = 1000;           // per IP (RATE_LIMIT_READS_PER_SEC)
+  uint32_t rate_limit_ban_after_violations = 20;      // 429s in a row, then 418
+  // Circuit breaker (CIRCUIT_BREAKER_ENABLED): while on, new orders beyond
+  // this many per second (all clients together) get 503 -1008.
+  bool circuit_breaker_enabled = false;
+  uint32_t circuit_breaker_orders_per_sec = 5000;
   std::vector<order_service::SymbolConfig> symbols;
 };
 
@@ -49,12 +58,24 @@ std::string_view DefaultConfigText();
 // Applies the environment variables that override config keys:
 //   XC_LISTEN_ADDR, XC_PORT, XC_ADMIN_ADDR, XC_ADMIN_PORT, XC_DATA_DIR,
 //   XC_TLS_CERT_FILE, XC_TLS_KEY_FILE,
-//   XC_RATE_LIMIT_ORDERS_PER_10S, XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN.
+//   XC_RATE_LIMIT_ORDERS_PER_10S, XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN,
+//   XC_RATE_LIMIT_ORDERS_PER_DAY, XC_RATE_LIMIT_BAN_AFTER_VIOLATIONS,
+//   XC_CIRCUIT_BREAKER_ORDERS_PER_SEC, and the operators' playbook names
+//   RATE_LIMIT_ORDERS_PER_SEC, RATE_LIMIT_READS_PER_SEC,
+//   CIRCUIT_BREAKER_ENABLED (also accepted with the XC_ prefix, which wins
+//   when both are set).
 // An empty XC_TLS_* value clears the key (turns TLS off).
 // `env` maps name -> value (main passes getenv's view). InvalidArgument for a
 // bad number.
 [[nodiscard]] absl::Status ApplyEnvOverrides(const std::map<std::string, std::string>& env,
                                              ExchangeConfig* config);
+
+// Reads the config file at `path` (the built-in default when empty), parses
+// it and applies `env` (ApplyEnvOverrides). NotFound when the file cannot be
+// read; ParseConfig's and ApplyEnvOverrides' errors otherwise. Used by the
+// SIGHUP reload.
+[[nodiscard]] absl::StatusOr<ExchangeConfig> LoadConfig(
+    const std::string& path, const std::map<std::string, std::string>& env);
 
 // The names ApplyEnvOverrides reads.
 const std::vector<std::string>& EnvOverrideNames();

@@ -3,6 +3,10 @@
 
 #include "config.h"
 
+#include <cstdio>
+#include <fstream>
+#include <string>
+
 #include "gtest/gtest.h"
 #include "xc/order_service/symbol_table.h"
 
@@ -65,6 +69,59 @@ TEST(ExchangeConfigTest, EnvOverridesWin) {
   EXPECT_EQ(c->rate_limit_orders_per_10s, 100u);
   EXPECT_FALSE(ApplyEnvOverrides({{"XC_PORT", "70000"}}, &*c).ok());
   EXPECT_FALSE(ApplyEnvOverrides({{"XC_ADMIN_PORT", "x"}}, &*c).ok());
+}
+
+TEST(ExchangeConfigTest, RateLimitsFromFileAndEnv) {
+  auto c = ParseConfig(DefaultConfigText());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rate_limit_request_weight_per_min, 6000u);
+  EXPECT_EQ(c->rate_limit_orders_per_10s, 100u);
+  EXPECT_EQ(c->rate_limit_orders_per_day, 200000u);
+  EXPECT_EQ(c->rate_limit_orders_per_sec, 100u);
+  EXPECT_EQ(c->rate_limit_reads_per_sec, 1000u);
+  EXPECT_EQ(c->rate_limit_ban_after_violations, 20u);
+  EXPECT_FALSE(c->circuit_breaker_enabled);
+  EXPECT_EQ(c->circuit_breaker_orders_per_sec, 5000u);
+  auto f = ParseConfig(
+      "symbol.A.base = X\nrate_limit_orders_per_sec = 7\nrate_limit_reads_per_sec = 0\n"
+      "circuit_breaker_enabled = true\ncircuit_breaker_orders_per_sec = 9\n");
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->rate_limit_orders_per_sec, 7u);
+  EXPECT_EQ(f->rate_limit_reads_per_sec, 0u);
+  EXPECT_TRUE(f->circuit_breaker_enabled);
+  EXPECT_EQ(f->circuit_breaker_orders_per_sec, 9u);
+  EXPECT_FALSE(ParseConfig("symbol.A.base = X\ncircuit_breaker_enabled = yes\n").ok());
+  EXPECT_FALSE(ParseConfig("symbol.A.base = X\nrate_limit_reads_per_sec = -1\n").ok());
+  // The playbook's names, bare; the XC_ form wins when both are set.
+  ASSERT_TRUE(ApplyEnvOverrides({{"RATE_LIMIT_ORDERS_PER_SEC", "50"},
+                                 {"RATE_LIMIT_READS_PER_SEC", "500"},
+                                 {"XC_RATE_LIMIT_READS_PER_SEC", "600"},
+                                 {"CIRCUIT_BREAKER_ENABLED", "true"},
+                                 {"XC_RATE_LIMIT_ORDERS_PER_DAY", "10"}},
+                                &*c)
+                  .ok());
+  EXPECT_EQ(c->rate_limit_orders_per_sec, 50u);
+  EXPECT_EQ(c->rate_limit_reads_per_sec, 600u);
+  EXPECT_TRUE(c->circuit_breaker_enabled);
+  EXPECT_EQ(c->rate_limit_orders_per_day, 10u);
+  EXPECT_FALSE(ApplyEnvOverrides({{"CIRCUIT_BREAKER_ENABLED", "1"}}, &*c).ok());
+}
+
+TEST(ExchangeConfigTest, LoadConfigReadsTheFileThenTheEnvironment) {
+  const std::string path = ::testing::TempDir() + "/xc_load_config_test.conf";
+  {
+    std::ofstream out(path);
+    out << "symbol.A.base = X\nrate_limit_orders_per_10s = 5\n";
+  }
+  auto c = LoadConfig(path, {{"XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN", "77"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rate_limit_orders_per_10s, 5u);
+  EXPECT_EQ(c->rate_limit_request_weight_per_min, 77u);
+  EXPECT_TRUE(absl::IsNotFound(LoadConfig(path + ".missing", {}).status()));
+  auto d = LoadConfig("", {});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->rate_limit_orders_per_10s, 100u);
+  std::remove(path.c_str());
 }
 
 TEST(ExchangeConfigTest, TlsFilesFromFileAndEnv) {

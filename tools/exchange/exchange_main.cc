@@ -51,6 +51,7 @@
 #include "xc/gateway/http_server.h"
 #include "xc/gateway/market_data.h"
 #include "xc/gateway/market_data_api.h"
+#include "xc/gateway/rate_limiter.h"
 #include "xc/gateway/rest_api.h"
 #include "xc/order_service/symbol_table.h"
 #include "xc/scaling/metrics_registry.h"
@@ -73,8 +74,11 @@ the order service and one engine shard (all symbols).
                           journal and snapshots go to DIR/engine
 Environment overrides: XC_LISTEN_ADDR, XC_PORT, XC_ADMIN_ADDR, XC_ADMIN_PORT,
 XC_DATA_DIR (below --data-dir), XC_TLS_CERT_FILE, XC_TLS_KEY_FILE (HTTPS on
-the client port: PEM certificate and key), XC_RATE_LIMIT_ORDERS_PER_10S,
-XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN (reserved: no rate limiter yet).
+the client port: PEM certificate and key), and the rate limits:
+RATE_LIMIT_ORDERS_PER_SEC, RATE_LIMIT_READS_PER_SEC, CIRCUIT_BREAKER_ENABLED,
+XC_RATE_LIMIT_ORDERS_PER_10S, XC_RATE_LIMIT_ORDERS_PER_DAY,
+XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN, XC_RATE_LIMIT_BAN_AFTER_VIOLATIONS,
+XC_CIRCUIT_BREAKER_ORDERS_PER_SEC (see default.conf).
 Port 0 picks a free port; the bound ports are printed on stdout as
 "client_port=N" and "admin_port=N", then "ready".
 
@@ -86,6 +90,12 @@ Admin API (default 127.0.0.1:8081; wrapped by exctl):
   POST /admin/v1/users     -> {"userId":..,"apiKey":..,"secretKey":..}
   POST /admin/v1/balances  {"userId":1,"asset":"USDT","amount":"1000.5"}
                            (a negative amount withdraws from the free balance)
+  GET|POST /admin/v1/limits {"ordersPerSec":50,"circuitBreakerEnabled":true,..}
+                           rate limits in force / change them at once
+
+Rate limits and the circuit breaker (rate_limit_*, circuit_breaker_* in the
+config) apply at once, without dropping connections, on SIGHUP (the config
+file is read again, then the environment) or POST /admin/v1/limits.
 
 Persistence: the engine's journal and snapshots (DATA/engine) and one log
 per order-service partition (DATA/orders) hold everything: a restart from
@@ -159,6 +169,7 @@ int Run(int argc, char** argv) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);  // rate-limit reload, see "rate limits" below
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   // ---- order service: replay the partition logs ----
@@ -339,6 +350,32 @@ int Run(int argc, char** argv) {
   gateway::HttpServer admin_server(admin_opts);
   admin.Register(admin_server);
 
+  // ---- rate limits (gateway/include/xc/gateway/rate_limiter.h) ----
+  // One limiter for the client server: an interceptor before every routed
+  // handler, the limits shown in exchangeInfo, changed by the admin API and
+  // by SIGHUP (reload_limits, called from the signal loop below). Only the
+  // rate_limit_* and circuit_breaker_* keys are applied on reload; other
+  // changed keys need a restart.
+  gateway::RateLimiter limiter(RateLimitsOf(*config), clock);
+  limiter.Install(client);
+  rest.SetRateLimiter(&limiter);
+  admin.SetRateLimiter(&limiter);
+  auto reload_limits = [&limiter, &config_path, &env] {
+    auto fresh = LoadConfig(config_path, env);
+    if (!fresh.ok()) {
+      std::fprintf(stderr, "exchange: SIGHUP: limits unchanged: %s\n",
+                   fresh.status().ToString().c_str());
+      return;
+    }
+    limiter.SetLimits(RateLimitsOf(*fresh));
+    std::string json;
+    gateway::RateLimiter::AppendLimitsJson(limiter.limits(), &json);
+    std::printf("exchange: SIGHUP: limits reloaded from %s: %s\n",
+                config_path.empty() ? "the default config" : config_path.c_str(), json.c_str());
+    std::fflush(stdout);
+  };
+  // ---- end of rate limits ----
+
   auto shutdown_engine = [&] {
     runner->RequestSnapshot();
     runner->Stop();  // drains; the pump keeps polling meanwhile
@@ -370,6 +407,10 @@ int Run(int argc, char** argv) {
   for (;;) {
     timespec t{0, 200'000'000};
     const int sig = sigtimedwait(&sigs, nullptr, &t);
+    if (sig == SIGHUP) {  // rate limits, see above
+      reload_limits();
+      continue;
+    }
     if (sig == SIGTERM || sig == SIGINT) {
       std::printf("exchange: signal %d, shutting down\n", sig);
       break;

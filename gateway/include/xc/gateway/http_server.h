@@ -119,6 +119,10 @@ struct HttpRequest {
   std::string_view body;          // raw body bytes
   std::string_view api_key;       // X-MBX-APIKEY header, "" if absent
   std::string_view content_type;  // Content-Type header, "" if absent
+  // The peer's IP address as text ("127.0.0.1", "::1"; an IPv4-mapped IPv6
+  // peer is shown as IPv4), formatted once per connection into the
+  // connection's own buffer (no allocation per request); "" if unknown.
+  std::string_view remote_ip;
 };
 
 // The response a handler fills. Reused per connection: the server clears it
@@ -158,6 +162,13 @@ class HttpResponse {
 
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 
+// Runs before the handler of every routed request (known method and path;
+// not for 404s, 400 -1020 or broken HTTP). It may add headers to the
+// response; returning false means it has written the whole answer (an error)
+// and the handler is not called. Same thread rules as handlers. Used by the
+// gateway's RateLimiter (rate_limiter.h).
+using HttpInterceptor = std::function<bool(const HttpRequest&, HttpResponse&)>;
+
 class HttpServer {
  public:
   explicit HttpServer(HttpServerOptions options);
@@ -182,6 +193,9 @@ class HttpServer {
   // {method, path} of every route, in the order of their first Route call:
   // index i is the `endpoint` the observer receives.
   const std::vector<std::pair<std::string, std::string>>& endpoints() const;
+  // Installs the interceptor run before every routed handler (see
+  // HttpInterceptor); a later call replaces it. REQUIRES: not started.
+  void SetInterceptor(HttpInterceptor interceptor);
 
   // Loads the TLS certificate and key (when configured), binds, listens and
   // starts the I/O threads. On failure returns the error and starts

@@ -75,8 +75,10 @@
 //   PERCENT_PRICE_BY_SIDE with avgPriceMins 0 (the order service checks
 //   against the last trade price, which is what Binance's 0 means). No
 //   ICEBERG_PARTS filter: the order service has no configured part limit.
-//   rateLimits [] and exchangeFilters []: no rate limiter exists yet, and
-//   advertising limits that are not enforced would be false.
+//   rateLimits: the limits in force of the RateLimiter given to
+//   SetRateLimiter (rate_limiter.h; read at each request, so a reload shows
+//   at once), [] without one (advertising limits that are not enforced
+//   would be false); exchangeFilters [].
 // Parameters: `symbol` (^[A-Z0-9-_.]{1,20}$) or `symbols` (a JSON array of
 // such names, as @binance/connector encodes it). Errors: -1121 "Invalid
 // symbol." for a name that is not configured; -1100 for a malformed name or
@@ -134,6 +136,7 @@
 
 namespace xc::gateway {
 
+class RateLimiter;
 class RequestParams;
 
 // The server's wall clock: nanoseconds since the Unix epoch (time is an
@@ -161,6 +164,12 @@ class RestApi {
 
   // Registers every endpoint on `server`. REQUIRES: server not started.
   void Register(HttpServer& server) const;
+
+  // exchangeInfo.rateLimits shows `limiter`'s limits (nullptr: []). The
+  // limiter itself is installed on the server by its owner
+  // (RateLimiter::Install). REQUIRES: before the server starts; `limiter`
+  // outlives the handlers.
+  void SetRateLimiter(const RateLimiter* limiter) { limiter_ = limiter; }
 
   // The handlers, callable directly (tests, later the WebSocket API).
   void Ping(const HttpRequest& req, HttpResponse& resp) const;
@@ -223,6 +232,7 @@ class RestApi {
                              std::equal_to<>>
       keys_;  // guarded by keys_mu_
   mutable ListenKeys listen_keys_;  // thread-safe itself
+  const RateLimiter* limiter_ = nullptr;
 };
 
 }  // namespace xc::gateway
