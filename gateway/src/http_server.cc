@@ -14,6 +14,9 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <deque>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -29,6 +32,7 @@ namespace xc::gateway {
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
 namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 using TlsStream = boost::beast::ssl_stream<tcp::socket>;
 using SteadyTime = std::chrono::steady_clock::time_point;
@@ -65,6 +69,11 @@ struct MethodHandler {
 
 using RouteTable =
     std::unordered_map<std::string, std::vector<MethodHandler>, PathHash, std::equal_to<>>;
+
+struct WsRoute {
+  std::string path;
+  WsAcceptor acceptor;
+};
 
 constexpr size_t kReadChunk = 8 * 1024;
 
@@ -129,11 +138,23 @@ struct HttpServer::Impl {
 
   void Accept();
 
+  // The acceptor for `path` (the route itself or below it), or nullptr.
+  const WsAcceptor* FindWs(std::string_view path) const {
+    for (const auto& r : ws_routes) {
+      if (path.size() >= r.path.size() && path.substr(0, r.path.size()) == r.path &&
+          (path.size() == r.path.size() || path[r.path.size()] == '/')) {
+        return &r.acceptor;
+      }
+    }
+    return nullptr;
+  }
+
   RouteTable routes;
   // {method, path} of each route, in registration order (endpoint indexes).
   std::vector<std::pair<std::string, std::string>> endpoints;
   scaling::RequestObserver* observer = nullptr;  // set before Start; may be null
   HttpInterceptor interceptor;  // set before Start, then read-only
+  std::vector<WsRoute> ws_routes;
   std::vector<std::unique_ptr<Worker>> workers;
   std::optional<tcp::acceptor> acceptor;
   // Set by Start() when TLS is configured; shared by every connection on
@@ -145,13 +166,24 @@ struct HttpServer::Impl {
 
 // What the worker's sweep and stop need of a connection, whatever its
 // stream type: state, deadline, and Close() on the TCP socket underneath.
-// Not virtual: Close() only closes the raw socket, which cancels whatever
-// operation (TLS or not) is pending on it.
+// Close() is not virtual: it only closes the raw socket, which cancels
+// whatever operation (TLS or not) is pending on it. The one virtual call is
+// the sweep's OnSweep, made only for WebSocket sessions (their pings).
 class ConnectionBase {
  public:
-  enum class State : uint8_t { kHandshake, kIdle, kReading, kHandling, kWriting, kDraining };
+  enum class State : uint8_t {
+    kHandshake,
+    kIdle,
+    kReading,
+    kHandling,
+    kWriting,
+    kDraining,
+    kWebSocket
+  };
 
   explicit ConnectionBase(Worker* w) : w_(w) {}
+  virtual ~ConnectionBase() = default;
+  virtual void OnSweep(SteadyTime /*now*/) {}
 
   // Closes the socket (cancelling the pending operation) and leaves the
   // worker's list. Idempotent.
@@ -203,6 +235,171 @@ bool IsPlainHttpOnTlsPort(const boost::system::error_code& ec) {
   return ec.category() == asio::error::get_ssl_category() &&
          ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST;
 }
+
+// One WebSocket session over `Stream` (tcp::socket or TlsStream), made from
+// an upgraded Connection. Like Connection it is owned by the shared_ptrs of
+// its pending operations (it always has a read pending while open), and
+// also by whoever holds it as a WsSession. Every member is touched on its
+// worker's thread only; Send() posts there.
+template <typename Stream>
+class WsConnection : public ConnectionBase,
+                     public WsSession,
+                     public std::enable_shared_from_this<WsConnection<Stream>> {
+ public:
+  explicit WsConnection(Worker* w) : ConnectionBase(w) {}
+
+  void Start(Stream&& stream, http::request<http::string_body> req,
+             std::shared_ptr<WsHandler> handler) {
+    ws_.emplace(std::move(stream));
+    raw_ = &boost::beast::get_lowest_layer(*ws_);
+    handler_ = std::move(handler);
+    req_ = std::move(req);
+    state_ = State::kWebSocket;
+    w_->Add(this);
+    // The handshake answer is part of the request: request_timeout bounds it.
+    deadline_ = w_->Deadline(w_->options.request_timeout);
+    next_ping_ = w_->coarse_now + w_->options.ws_ping_interval;
+    ws_->read_message_max(w_->options.ws_max_message_bytes);
+    ws_->auto_fragment(false);
+    // Pings and pongs are liveness too (Binance: a pong within a minute).
+    ws_->control_callback([this](websocket::frame_type, boost::beast::string_view) { Touch(); });
+    ws_->async_accept(*req_, [self = this->shared_from_this()](boost::system::error_code ec) {
+      if (self->finished_) return;
+      if (ec) {
+        self->Finish();
+        return;
+      }
+      self->req_.reset();
+      self->Touch();
+      self->Read();
+      if (!self->writing_ && !self->queue_.empty()) self->WriteNext();
+    });
+  }
+
+  void Send(std::shared_ptr<const std::string> text) override {
+    asio::post(w_->ioc, [self = this->shared_from_this(), t = std::move(text)]() mutable {
+      self->Enqueue(std::move(t));
+    });
+  }
+
+  void OnSweep(SteadyTime now) override {
+    if (finished_ || closing_ || ping_busy_ || now < next_ping_) return;
+    next_ping_ = now + w_->options.ws_ping_interval;
+    ping_busy_ = true;
+    ws_->async_ping({}, [self = this->shared_from_this()](boost::system::error_code) {
+      self->ping_busy_ = false;
+    });
+  }
+
+ private:
+  void Touch() {
+    if (!closing_) deadline_ = w_->Deadline(w_->options.ws_pong_timeout);
+  }
+
+  void Read() {
+    ws_->async_read(in_, [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
+      self->OnRead(ec);
+    });
+  }
+
+  void OnRead(boost::system::error_code ec) {
+    if (finished_) return;
+    if (ec) {  // closed by the peer, by us (sweep, stop, slow consumer) or broken
+      Finish();
+      return;
+    }
+    Touch();
+    auto data = in_.cdata();
+    handler_->OnMessage(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    in_.consume(in_.size());
+    if (!finished_) Read();
+  }
+
+  void Enqueue(std::shared_ptr<const std::string> t) {
+    if (finished_ || closing_ || !handler_) return;
+    if (queue_.size() >= w_->options.ws_max_queue) {
+      SlowConsumer();
+      return;
+    }
+    queue_.push_back(std::move(t));
+    if (!writing_ && ready()) WriteNext();
+  }
+
+  // Writing starts only after the handshake (the read loop is running).
+  bool ready() const { return !req_.has_value(); }
+
+  void WriteNext() {
+    in_flight_ = std::move(queue_.front());
+    queue_.pop_front();
+    writing_ = true;
+    ws_->text(true);
+    ws_->async_write(asio::buffer(*in_flight_),
+                     [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
+                       self->OnWritten(ec);
+                     });
+  }
+
+  void OnWritten(boost::system::error_code ec) {
+    writing_ = false;
+    in_flight_.reset();
+    if (finished_) return;
+    if (ec) {
+      Finish();
+      return;
+    }
+    if (closing_) {
+      SendClose();
+    } else if (!queue_.empty()) {
+      WriteNext();
+    }
+  }
+
+  // The client fell ws_max_queue messages behind: drop what is queued and
+  // close with 1008, after the write in flight (a frame cannot be cut). The
+  // client that is not reading may never take the close frame either; the
+  // write_timeout deadline then closes the socket.
+  void SlowConsumer() {
+    closing_ = true;
+    queue_.clear();
+    deadline_ = w_->Deadline(w_->options.write_timeout);
+    if (!writing_) SendClose();
+  }
+
+  void SendClose() {
+    if (ping_busy_) {
+      // Beast allows one control operation at a time; the ping is short.
+      asio::post(w_->ioc, [self = this->shared_from_this()] {
+        if (!self->finished_) self->SendClose();
+      });
+      return;
+    }
+    ping_busy_ = true;  // no more pings
+    ws_->async_close(websocket::close_reason(websocket::close_code::policy_error, "slow consumer"),
+                     [self = this->shared_from_this()](boost::system::error_code) {
+                       self->Finish();
+                     });
+  }
+
+  void Finish() {
+    if (finished_) return;
+    finished_ = true;
+    Close();
+    queue_.clear();
+    if (auto h = std::move(handler_)) h->OnClose();
+  }
+
+  std::optional<websocket::stream<Stream>> ws_;
+  std::optional<http::request<http::string_body>> req_;  // until the handshake is answered
+  std::shared_ptr<WsHandler> handler_;
+  boost::beast::flat_buffer in_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::shared_ptr<const std::string> in_flight_;
+  SteadyTime next_ping_{};
+  bool writing_ = false;
+  bool closing_ = false;
+  bool ping_busy_ = false;
+  bool finished_ = false;
+};
 
 // One client connection over `Stream`: tcp::socket (plain HTTP) or
 // TlsStream. Owned by shared_ptrs held by its one pending operation (there
@@ -395,6 +592,12 @@ class Connection : public ConnectionBase,
     bool keep_alive = msg.keep_alive();
     bool http10 = msg.version() == 10;
 
+    if (websocket::is_upgrade(msg)) {
+      if (const WsAcceptor* acceptor = w_->impl->FindWs(req.path)) {
+        if (Upgrade(*acceptor, req)) return;
+      }
+    }
+
     response_.Clear();
     auto route = w_->impl->routes.find(req.path);
     if (route == w_->impl->routes.end()) {
@@ -433,6 +636,25 @@ class Connection : public ConnectionBase,
                               .count());
     }
     Respond(keep_alive && !ServerStopping(), http10);
+  }
+
+  // Hands the stream to a new WebSocket session if the acceptor takes it;
+  // this connection then leaves the worker without closing the socket (the
+  // session owns it now) and dies with the handler that called Handle().
+  // False (nothing changed) when the acceptor refused.
+  bool Upgrade(const WsAcceptor& acceptor, const HttpRequest& req) {
+    auto ws = std::make_shared<WsConnection<Stream>>(w_);
+    std::shared_ptr<WsHandler> handler;
+    try {
+      handler = acceptor(req, ws);
+    } catch (const std::exception&) {
+      handler = nullptr;
+    }
+    if (handler == nullptr) return false;
+    closed_ = true;
+    w_->Remove(this);
+    ws->Start(std::move(stream_), parser_->release(), std::move(handler));
+    return true;
   }
 
   // Serializes response_ into out_ and writes it.
@@ -572,7 +794,11 @@ void Worker::Sweep() {
   for (size_t i = conns.size(); i-- > 0;) {
     if (i >= conns.size()) continue;
     ConnectionBase* c = conns[i];
-    if (past_grace || coarse_now >= c->deadline()) c->Close();
+    if (past_grace || coarse_now >= c->deadline()) {
+      c->Close();
+    } else if (c->state() == ConnectionBase::State::kWebSocket) {
+      c->OnSweep(coarse_now);
+    }
   }
   if (stopping && conns.empty()) return;
   ArmSweep();
@@ -588,8 +814,9 @@ void Worker::BeginStop(SteadyTime deadline) {
     // have delivered their response: close them now.
     // A TLS handshake has no request yet either.
     auto st = conns[i]->state();
+    // WebSocket sessions have no end of their own: they close now too.
     if (st == ConnectionBase::State::kIdle || st == ConnectionBase::State::kDraining ||
-        st == ConnectionBase::State::kHandshake) {
+        st == ConnectionBase::State::kHandshake || st == ConnectionBase::State::kWebSocket) {
       conns[i]->Close();
     }
   }
@@ -650,6 +877,10 @@ const std::vector<std::pair<std::string, std::string>>& HttpServer::endpoints() 
 
 void HttpServer::SetInterceptor(HttpInterceptor interceptor) {
   impl_->interceptor = std::move(interceptor);
+}
+
+void HttpServer::RouteWebSocket(std::string_view path, WsAcceptor acceptor) {
+  impl_->ws_routes.push_back(WsRoute{std::string(path), std::move(acceptor)});
 }
 
 namespace {

@@ -139,6 +139,9 @@ const std::string& MarketData::name(protocol::SymbolId symbol) const {
   return symbols_[symbol]->name;
 }
 
+int64_t MarketData::tick_units(protocol::SymbolId symbol) const { return symbols_[symbol]->tick; }
+int64_t MarketData::step_units(protocol::SymbolId symbol) const { return symbols_[symbol]->step; }
+
 void MarketData::OnEvent(const protocol::Event& e) {
   if (e.symbol >= symbols_.size()) return;
   SymbolState& s = *symbols_[e.symbol];

@@ -52,6 +52,7 @@
 #include "xc/gateway/market_data.h"
 #include "xc/gateway/market_data_api.h"
 #include "xc/gateway/rate_limiter.h"
+#include "xc/gateway/stream_hub.h"
 #include "xc/gateway/rest_api.h"
 #include "xc/order_service/symbol_table.h"
 #include "xc/scaling/metrics_registry.h"
@@ -182,7 +183,13 @@ int Run(int argc, char** argv) {
   std::vector<order_service::SymbolConfig> configs;
   for (const auto& spec : table->symbols()) configs.push_back(spec.config);
   gateway::MarketData market(configs);
-  core_opts.on_market_event = [&market](const protocol::Event& e) { market.OnEvent(e); };
+  // ---- WebSocket market streams (issue 5): fed right after MarketData ----
+  gateway::StreamHub streams(market, clock);
+  core_opts.on_market_event = [&market, &streams](const protocol::Event& e) {
+    market.OnEvent(e);
+    streams.OnEvent(e);
+  };
+  // ---- end WebSocket market streams ----
   core_opts.on_book_reset = [&market](protocol::SymbolId id, auto bids, auto asks,
                                       protocol::Seq seq) {
     market.ResetBook(id, std::move(bids), std::move(asks), seq);
@@ -315,6 +322,7 @@ int Run(int argc, char** argv) {
   gateway::HttpServer client(client_opts);
   rest.Register(client);
   market_api.Register(client);
+  streams.Register(client);  // WebSocket market streams (issue 5): /ws, /stream
 
   // ---- operations endpoints on the client port (Kubernetes probes and the
   // Prometheus scrape hit the port clients use, as on Binance) ----

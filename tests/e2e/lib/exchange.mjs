@@ -124,6 +124,11 @@ function withTimeout(promise, ms, what) {
 // Starts the exchange and resolves once it printed "ready".
 // opts.config: text of a config file (written to the temp dir, passed as --config);
 // opts.dataDir: reuse a data directory (restart after kill()); opts.env: extra variables.
+// The per-second rate limits (100 orders/s per key, 1000 reads/s per IP) are
+// off by default: these tests send as fast as the exchange answers, so how
+// many requests fall into one second depends on the machine, and a 429 would
+// make them flaky. The limiter has its own tests (exchange_rate_limit_test,
+// gateway_rate_limiter_test); opts.env can turn them back on.
 export async function startExchange(opts = {}) {
   const bin = exchangeBinary();
   if (!fs.existsSync(bin)) throw new Error(`exchange binary not found: ${bin} (build it, or set XC_EXCHANGE)`);
@@ -137,7 +142,8 @@ export async function startExchange(opts = {}) {
   }
   const proc = spawn(bin, args, {
     env: { ...process.env, XC_PORT: '0', XC_ADMIN_PORT: '0', XC_LISTEN_ADDR: '127.0.0.1',
-           XC_ADMIN_ADDR: '127.0.0.1', ...(opts.env || {}) },
+           XC_ADMIN_ADDR: '127.0.0.1', XC_RATE_LIMIT_ORDERS_PER_SEC: '0',
+           XC_RATE_LIMIT_READS_PER_SEC: '0', ...(opts.env || {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const ex = new Exchange(proc, tmp);

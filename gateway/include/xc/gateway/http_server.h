@@ -68,6 +68,22 @@
 //   sees why instead of a reset;
 //   Connection: close sends TLS close_notify, then drains as above.
 //
+// WebSocket (RFC 6455, Beast's websocket::stream over the same Stream, so
+// ws:// and wss:// alike). A request for a path registered with
+// RouteWebSocket (the path itself or below it, "/ws" and "/ws/x/y") that
+// asks for an upgrade becomes a WebSocket session on the same connection
+// and thread; a non-upgrade request for such a path is routed as HTTP (404
+// unless Route'd too). A session:
+//   - receives text messages into its WsHandler, on its I/O thread;
+//   - sends what WsSession::Send queues (any thread; posted to its thread),
+//     in order, at most ws_max_queue messages queued: one more closes the
+//     session with 1008 (policy violation) "slow consumer";
+//   - is pinged every ws_ping_interval (Binance: 20 s) and closed when
+//     nothing (a frame, a ping or a pong) arrived for ws_pong_timeout
+//     (Binance: 1 minute); a client's pings are answered (Beast does it);
+//   - is closed by Stop() at once (closing the socket, no close frame).
+// The session's deadlines use the same sweep as HTTP (no timer per session).
+//
 // Lifecycle: construct, Route(...) every endpoint, Start(), ..., Stop().
 // Route after Start is not allowed. The destructor calls Stop().
 
@@ -102,6 +118,11 @@ struct HttpServerOptions {
   // turn the close into a reset that destroys the response in flight).
   std::chrono::milliseconds linger_timeout{2'000};
   std::chrono::milliseconds sweep_interval{250};      // timeout granularity
+  // WebSocket sessions (see the file comment).
+  std::chrono::milliseconds ws_ping_interval{20'000};
+  std::chrono::milliseconds ws_pong_timeout{60'000};
+  size_t ws_max_queue = 4096;               // queued outgoing messages per session
+  size_t ws_max_message_bytes = 64 * 1024;  // one incoming message
   // How long Stop() lets in-flight requests finish before closing them.
   std::chrono::milliseconds stop_grace{5'000};
   // HTTPS: PEM files with the certificate (chain: leaf first) and its
@@ -168,6 +189,39 @@ using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 // and the handler is not called. Same thread rules as handlers. Used by the
 // gateway's RateLimiter (rate_limiter.h).
 using HttpInterceptor = std::function<bool(const HttpRequest&, HttpResponse&)>;
+// The server's side of one WebSocket session, as its handler sees it.
+// Thread safety: every method may be called from any thread; the work is
+// posted to the session's I/O thread. After the session closed, calls do
+// nothing.
+class WsSession {
+ public:
+  virtual ~WsSession() = default;
+  // Queues one text message (shared, immutable: one buffer may be queued
+  // on many sessions). Over ws_max_queue queued messages the session is
+  // closed with 1008 "slow consumer" and its queue dropped.
+  virtual void Send(std::shared_ptr<const std::string> text) = 0;
+};
+
+// The application's side of one WebSocket session. Called on the session's
+// I/O thread only.
+class WsHandler {
+ public:
+  virtual ~WsHandler() = default;
+  // One complete text (or binary) message; the view is valid during the call.
+  virtual void OnMessage(std::string_view text) = 0;
+  // The session is gone (closed by either side, timed out, slow consumer or
+  // server stop). Called exactly once, last; the server then drops the handler.
+  virtual void OnClose() = 0;
+};
+
+// Called on the I/O thread with the upgrade request (path, query) before
+// the handshake is answered. Returns the session's handler, or nullptr to
+// refuse the upgrade (HTTP 404). `session` stays valid as long as held,
+// but every holder must drop it before the HttpServer is destroyed (the
+// session's socket belongs to the server's io_context): dropping it in
+// WsHandler::OnClose, which Stop() causes, is enough.
+using WsAcceptor =
+    std::function<std::shared_ptr<WsHandler>(const HttpRequest&, std::shared_ptr<WsSession>)>;
 
 class HttpServer {
  public:
@@ -196,6 +250,9 @@ class HttpServer {
   // Installs the interceptor run before every routed handler (see
   // HttpInterceptor); a later call replaces it. REQUIRES: not started.
   void SetInterceptor(HttpInterceptor interceptor);
+  // Registers WebSocket upgrades for `path` and every path below it
+  // ("/ws" also takes "/ws/btcusdt@trade"). REQUIRES: not started.
+  void RouteWebSocket(std::string_view path, WsAcceptor acceptor);
 
   // Loads the TLS certificate and key (when configured), binds, listens and
   // starts the I/O threads. On failure returns the error and starts

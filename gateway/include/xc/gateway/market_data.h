@@ -127,6 +127,9 @@ class MarketData {
   std::optional<protocol::SymbolId> Find(std::string_view name) const;
   // REQUIRES for the queries below: symbol < num_symbols().
   const std::string& name(protocol::SymbolId symbol) const;
+  // The Amount (1e-8 units) of one tick and of one lot (immutable).
+  int64_t tick_units(protocol::SymbolId symbol) const;
+  int64_t step_units(protocol::SymbolId symbol) const;
 
   struct Level {
     int64_t price = 0;  // Amount

@@ -1,0 +1,119 @@
+#pragma once
+// StreamHub: Binance's market-data WebSocket streams (BINANCE_COMPAT.md
+// §1.2, §4) over an HttpServer's WebSocket sessions, fed with engine events.
+//
+// Endpoints (registered by Register):
+//   /ws, /ws/<s1>/<s2>...       raw payloads; path segments that are stream
+//                               names are subscribed, others ("/ws/0", as
+//                               ccxt connects) are ignored
+//   /stream?streams=<s1>/<s2>   combined: {"stream":"<name>","data":{...}}
+// Streams (lowercase symbol, as Binance):
+//   <sym>@trade        {"e":"trade","E","s","t","p","q","T","m","M":true}
+//   <sym>@aggTrade     {"e":"aggTrade","E","s","a","p","q","f","l","T","m","M":true},
+//                      sent when the aggregate is complete (the next
+//                      engine command, or the next Flush)
+//   <sym>@depth, <sym>@depth@1000ms, <sym>@depth@100ms
+//                      {"e":"depthUpdate","E","s","U","u","b":[["p","q"]],"a":[...]}
+//                      every level changed in the interval, with its final
+//                      quantity ("0.00000000": gone)
+//   <sym>@bookTicker   {"u","s","b","B","a","A"} (no "e", as Binance)
+// Control messages (one reply each, the id echoed as sent):
+//   {"method":"SUBSCRIBE","params":[...],"id":N}    {"result":null,"id":N}
+//     (a repeated SUBSCRIBE is acknowledged again: ccxt resubscribes so)
+//   {"method":"UNSUBSCRIBE","params":[...],"id":N}  {"result":null,"id":N}
+//   {"method":"LIST_SUBSCRIPTIONS","id":N}          {"result":[names],"id":N}
+//   errors: {"error":{"code":C,"msg":"..."},"id":N|null}: code 3 invalid
+//   JSON; code 2 anything else malformed (not an object, bad id, missing or
+//   unknown method, params not an array of known stream names, more than
+//   max_streams streams).
+//
+// Depth sequence. Per symbol and speed, U/u continue the REST depth's
+// lastUpdateId (the engine seq of the last level change, MarketData): an
+// event covers every change since the previous event, U = previous u + 1
+// and u = the seq of its last change, so every subscriber sees U == previous
+// u + 1, and a snapshot taken after the SUBSCRIBE ack always has
+// U <= lastUpdateId + 1 <= u for some event (Binance's sync recipe, §4.2).
+// Changes are collected even without subscribers, so a subscriber that
+// joins mid-interval still gets all of them.
+//
+// Threads. OnEvent runs on the one thread that feeds MarketData (the pump),
+// right after MarketData::OnEvent, so the trade ids and book it reads are
+// current. Flush runs on the hub's flusher thread (Options::flush_thread) or
+// on the test's. Control messages run on the sessions' I/O threads. One
+// mutex guards the subscriptions and the pending depth; OnEvent holds it
+// for one event and never blocks on a client: each payload is formatted
+// once per event (and once more wrapped, if a combined session wants it)
+// and the shared buffer is posted to every subscribed session, whose
+// bounded queue (HttpServerOptions::ws_max_queue) closes a slow consumer.
+// Ownership: borrows the MarketData and the clock; must outlive the
+// HttpServer it is registered with having stopped (sessions call back into
+// it until the server's Stop() returns).
+// Cost: per event O(subscribers of its streams) posts, plus a MarketData
+// query for trades and book tickers when somebody listens to them.
+//
+// Not yet: @miniTicker, @ticker, @kline_<iv>, !miniTicker@arr, SET_PROPERTY
+// and GET_PROPERTY (answered with code 2).
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "xc/gateway/http_server.h"
+#include "xc/gateway/market_data.h"
+#include "xc/gateway/rest_api.h"
+#include "xc/protocol/event.h"
+
+namespace xc::gateway {
+
+class StreamHub {
+ public:
+  struct Options {
+    int64_t depth_fast_ms = 100;   // @depth@100ms
+    int64_t depth_slow_ms = 1000;  // @depth, @depth@1000ms
+    // Run a thread that calls Flush(clock now) every depth_fast_ms. Off:
+    // the owner calls Flush (tests, for exact timing).
+    bool flush_thread = true;
+    size_t max_streams = 1024;  // per session (Binance's limit)
+  };
+
+  StreamHub(const MarketData& market, const WallClock& clock);
+  StreamHub(const MarketData& market, const WallClock& clock, Options options);
+  // Stops the flusher thread. REQUIRES: the server it serves has stopped.
+  ~StreamHub();
+  StreamHub(const StreamHub&) = delete;
+  StreamHub& operator=(const StreamHub&) = delete;
+
+  // Routes /ws and /stream upgrades of `server` here. REQUIRES: not started.
+  void Register(HttpServer& server);
+
+  // One engine event, after MarketData::OnEvent saw it. The feeding thread.
+  void OnEvent(const protocol::Event& e);
+
+  // Sends the depth events due at `now_ms` (each speed at most once per
+  // its interval) and the pending aggregate trades. Any one thread at a time.
+  void Flush(int64_t now_ms);
+
+  // Open sessions (any thread; for tests and metrics).
+  size_t num_sessions() const;
+
+ private:
+  class Session;
+  struct SymbolStreams;
+  struct Impl;
+
+  std::shared_ptr<WsHandler> Accept(const HttpRequest& req, std::shared_ptr<WsSession> ws);
+  void HandleMessage(Session* s, std::string_view text);
+  void Remove(Session* s);
+
+  std::unique_ptr<Impl> impl_;
+  const Options options_;
+  std::thread flusher_;
+};
+
+}  // namespace xc::gateway

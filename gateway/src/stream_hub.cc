@@ -1,0 +1,490 @@
+#include "xc/gateway/stream_hub.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <unordered_set>
+
+#include "src/rest_util.h"
+#include "xc/order_service/api_error.h"
+
+namespace xc::gateway {
+
+namespace os = xc::order_service;
+using internal::AmtValue;
+using internal::AppendInt;
+using protocol::Price;
+using protocol::Qty;
+using protocol::Seq;
+using protocol::SymbolId;
+
+namespace {
+
+// Stream kinds; each has a fixed name suffix after "<sym>".
+enum Kind : uint8_t { kTrade, kAggTrade, kDepth, kDepth100, kDepth1000, kBookTicker, kNumKinds };
+constexpr std::string_view kSuffix[kNumKinds] = {"@trade",         "@aggTrade",
+                                                 "@depth",         "@depth@100ms",
+                                                 "@depth@1000ms", "@bookTicker"};
+
+using Buffer = std::shared_ptr<const std::string>;
+
+void Key(std::string_view k, std::string* out) {
+  out->append(",\"").append(k).append("\":");
+}
+
+// Pending level changes of one symbol for one depth speed.
+struct DepthAcc {
+  std::map<Price, Qty, std::greater<Price>> bids;
+  std::map<Price, Qty> asks;
+  Seq last = 0;    // seq of the last change collected
+  Seq prev_u = 0;  // u of the last event sent (or dropped for want of subscribers)
+  int64_t due = 0;
+};
+
+}  // namespace
+
+class StreamHub::Session : public WsHandler {
+ public:
+  Session(StreamHub* hub, std::shared_ptr<WsSession> ws, bool combined)
+      : hub_(hub), ws_(std::move(ws)), combined_(combined) {}
+  void OnMessage(std::string_view text) override { hub_->HandleMessage(this, text); }
+  void OnClose() override { hub_->Remove(this); }
+
+  void Send(Buffer b) { ws_->Send(std::move(b)); }
+  void Reply(std::string s) { ws_->Send(std::make_shared<const std::string>(std::move(s))); }
+
+  StreamHub* hub_;
+  std::shared_ptr<WsSession> ws_;
+  const bool combined_;
+  // Guarded by the hub's mutex: subscribed names, in subscription order.
+  std::vector<std::string> names;
+};
+
+struct StreamHub::SymbolStreams {
+  std::string lower;  // "btcusdt"
+  std::vector<Session*> subs[kNumKinds];
+  DepthAcc fast, slow;
+  std::optional<MarketData::AggTrade> agg;  // pending, complete at the next command
+  Seq agg_seq = 0;
+  MarketData::BookTicker last_bt;
+};
+
+struct StreamHub::Impl {
+  Impl(const MarketData& m, const WallClock& c) : market(m), clock(c) {}
+
+  // Sends `data` to every subscriber of (sym, kind), wrapped for combined
+  // sessions. REQUIRES: mu held.
+  void Publish(SymbolStreams& st, Kind kind, const std::string& data) {
+    Buffer raw, wrapped;
+    for (Session* s : st.subs[kind]) {
+      if (s->combined_) {
+        if (!wrapped) {
+          auto w = std::make_shared<std::string>();
+          w->reserve(data.size() + st.lower.size() + 32);
+          w->append("{\"stream\":\"").append(st.lower).append(kSuffix[kind]);
+          w->append("\",\"data\":").append(data).push_back('}');
+          wrapped = std::move(w);
+        }
+        s->Send(wrapped);
+      } else {
+        if (!raw) raw = std::make_shared<const std::string>(data);
+        s->Send(raw);
+      }
+    }
+  }
+
+  void EmitAgg(SymbolId id, SymbolStreams& st) {
+    if (!st.agg) return;
+    const MarketData::AggTrade& a = *st.agg;
+    std::string d = "{\"e\":\"aggTrade\"";
+    Key("E", &d);
+    AppendInt(a.time_ms, &d);
+    d.append(",\"s\":\"").append(market.name(id)).push_back('"');
+    Key("a", &d);
+    AppendInt(static_cast<int64_t>(a.id), &d);
+    Key("p", &d);
+    AmtValue(a.price, &d);
+    Key("q", &d);
+    AmtValue(a.qty, &d);
+    Key("f", &d);
+    AppendInt(static_cast<int64_t>(a.first_trade_id), &d);
+    Key("l", &d);
+    AppendInt(static_cast<int64_t>(a.last_trade_id), &d);
+    Key("T", &d);
+    AppendInt(a.time_ms, &d);
+    d.append(a.is_buyer_maker ? ",\"m\":true" : ",\"m\":false").append(",\"M\":true}");
+    st.agg.reset();
+    Publish(st, kAggTrade, d);
+  }
+
+  void FlushDepth(SymbolId id, SymbolStreams& st, DepthAcc& acc, int64_t interval, int64_t now,
+                  Kind k1, Kind k2) {
+    if (now < acc.due) return;
+    acc.due = now + interval;
+    if (acc.last <= acc.prev_u) return;
+    if (!st.subs[k1].empty() || (k2 != kNumKinds && !st.subs[k2].empty())) {
+      std::string d = "{\"e\":\"depthUpdate\"";
+      Key("E", &d);
+      AppendInt(now, &d);
+      d.append(",\"s\":\"").append(market.name(id)).push_back('"');
+      Key("U", &d);
+      AppendInt(static_cast<int64_t>(acc.prev_u + 1), &d);
+      Key("u", &d);
+      AppendInt(static_cast<int64_t>(acc.last), &d);
+      const int64_t tick = market.tick_units(id), step = market.step_units(id);
+      auto levels = [&](const auto& m) {
+        d.push_back('[');
+        bool first = true;
+        for (const auto& [p, q] : m) {
+          if (!first) d.push_back(',');
+          first = false;
+          d.push_back('[');
+          AmtValue(p * tick, &d);
+          d.push_back(',');
+          AmtValue(q * step, &d);
+          d.push_back(']');
+        }
+        d.push_back(']');
+      };
+      Key("b", &d);
+      levels(acc.bids);
+      Key("a", &d);
+      levels(acc.asks);
+      d.push_back('}');
+      Publish(st, k1, d);
+      if (k2 != kNumKinds) Publish(st, k2, d);
+    }
+    acc.prev_u = acc.last;
+    acc.bids.clear();
+    acc.asks.clear();
+  }
+
+  // "btcusdt@depth@100ms" -> (symbol, kind); false when not a known stream.
+  bool Parse(std::string_view name, SymbolId* id, Kind* kind) const {
+    size_t at = name.find('@');
+    if (at == std::string_view::npos) return false;
+    std::string_view sym = name.substr(0, at), rest = name.substr(at);
+    int k = -1;
+    for (int i = 0; i < kNumKinds; ++i) {
+      if (kSuffix[i] == rest) k = i;
+    }
+    if (k < 0) return false;
+    for (size_t i = 0; i < symbols.size(); ++i) {
+      if (symbols[i].lower == sym) {
+        *id = static_cast<SymbolId>(i);
+        *kind = static_cast<Kind>(k);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // REQUIRES: mu held, `name` parses.
+  void Subscribe(Session* s, std::string_view name) {
+    if (std::find(s->names.begin(), s->names.end(), name) != s->names.end()) return;
+    SymbolId id;
+    Kind k;
+    if (!Parse(name, &id, &k)) return;
+    s->names.emplace_back(name);
+    symbols[id].subs[k].push_back(s);
+  }
+  void Unsubscribe(Session* s, std::string_view name) {
+    auto it = std::find(s->names.begin(), s->names.end(), name);
+    if (it == s->names.end()) return;
+    s->names.erase(it);
+    SymbolId id;
+    Kind k;
+    if (!Parse(name, &id, &k)) return;
+    auto& v = symbols[id].subs[k];
+    v.erase(std::remove(v.begin(), v.end(), s), v.end());
+  }
+
+  const MarketData& market;
+  const WallClock& clock;
+  mutable std::mutex mu;
+  std::vector<SymbolStreams> symbols;  // the vector itself is immutable
+  std::unordered_set<Session*> sessions;
+  std::condition_variable stop_cv;
+  bool stop = false;
+};
+
+StreamHub::StreamHub(const MarketData& market, const WallClock& clock)
+    : StreamHub(market, clock, Options{}) {}
+
+StreamHub::StreamHub(const MarketData& market, const WallClock& clock, Options options)
+    : impl_(std::make_unique<Impl>(market, clock)), options_(options) {
+  impl_->symbols.resize(market.num_symbols());
+  for (size_t i = 0; i < impl_->symbols.size(); ++i) {
+    std::string& l = impl_->symbols[i].lower;
+    l = market.name(static_cast<SymbolId>(i));
+    for (char& c : l) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  if (options_.flush_thread) {
+    flusher_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(impl_->mu);
+      while (!impl_->stop) {
+        impl_->stop_cv.wait_for(lock, std::chrono::milliseconds(options_.depth_fast_ms));
+        if (impl_->stop) break;
+        lock.unlock();
+        Flush(impl_->clock.NowNanos() / 1'000'000);
+        lock.lock();
+      }
+    });
+  }
+}
+
+StreamHub::~StreamHub() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->stop_cv.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+}
+
+void StreamHub::Register(HttpServer& server) {
+  auto accept = [this](const HttpRequest& req, std::shared_ptr<WsSession> ws) {
+    return Accept(req, std::move(ws));
+  };
+  server.RouteWebSocket("/ws", accept);
+  server.RouteWebSocket("/stream", accept);
+}
+
+size_t StreamHub::num_sessions() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->sessions.size();
+}
+
+namespace {
+
+// Splits `s` at '/' and calls f(part) for every non-empty part, with "%40"
+// decoded to '@' (some clients percent-encode the query).
+template <typename F>
+void ForEachName(std::string_view s, F f) {
+  while (!s.empty()) {
+    size_t slash = s.find('/');
+    std::string_view part = s.substr(0, slash);
+    std::string name;
+    for (size_t i = 0; i < part.size(); ++i) {
+      if (part[i] == '%' && i + 2 < part.size() + 0 && part.substr(i, 3) == "%40") {
+        name.push_back('@');
+        i += 2;
+      } else {
+        name.push_back(part[i]);
+      }
+    }
+    if (!name.empty()) f(name);
+    if (slash == std::string_view::npos) break;
+    s.remove_prefix(slash + 1);
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<WsHandler> StreamHub::Accept(const HttpRequest& req,
+                                             std::shared_ptr<WsSession> ws) {
+  const bool combined = req.path == "/stream" || req.path.substr(0, 8) == "/stream/";
+  auto s = std::make_shared<Session>(this, std::move(ws), combined);
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto add = [&](std::string_view name) {
+    SymbolId id;
+    Kind k;
+    if (s->names.size() < options_.max_streams && impl_->Parse(name, &id, &k)) {
+      impl_->Subscribe(s.get(), name);
+    }
+  };
+  if (combined) {
+    std::string_view q = req.query;
+    while (!q.empty()) {
+      size_t amp = q.find('&');
+      std::string_view kv = q.substr(0, amp);
+      if (kv.substr(0, 8) == "streams=") ForEachName(kv.substr(8), add);
+      if (amp == std::string_view::npos) break;
+      q.remove_prefix(amp + 1);
+    }
+  } else if (req.path.size() > 4) {
+    ForEachName(req.path.substr(4), add);  // after "/ws/"
+  }
+  impl_->sessions.insert(s.get());
+  return s;
+}
+
+void StreamHub::Remove(Session* s) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  while (!s->names.empty()) impl_->Unsubscribe(s, std::string(s->names.back()));
+  impl_->sessions.erase(s);
+}
+
+void StreamHub::HandleMessage(Session* s, std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  std::string id = "null";
+  auto error = [&](int code, std::string_view msg) {
+    std::string r = "{\"error\":{\"code\":";
+    AppendInt(code, &r);
+    r.append(",\"msg\":\"");
+    os::AppendJsonEscaped(msg, &r);
+    r.append("\"},\"id\":").append(id).push_back('}');
+    s->Reply(std::move(r));
+  };
+  simdjson::dom::element doc;
+  if (parser.parse(text.data(), text.size()).get(doc)) {
+    return error(3, "Invalid JSON: expected value at line 1 column 1");
+  }
+  simdjson::dom::object obj;
+  if (doc.get_object().get(obj)) return error(2, "Invalid request: expected an object");
+  simdjson::dom::element idv;
+  if (!obj["id"].get(idv)) {
+    uint64_t u;
+    std::string_view sv;
+    if (!idv.get_uint64().get(u)) {
+      id.clear();
+      AppendInt(static_cast<int64_t>(u), &id);
+    } else if (!idv.get_string().get(sv)) {
+      id = "\"";
+      os::AppendJsonEscaped(sv, &id);
+      id.push_back('"');
+    } else if (!idv.is_null()) {
+      return error(2, "Invalid request: request ID must be an unsigned integer");
+    }
+  }
+  std::string_view method;
+  if (obj["method"].get_string().get(method)) {
+    return error(2, "Invalid request: missing field `method`");
+  }
+  const bool sub = method == "SUBSCRIBE", unsub = method == "UNSUBSCRIBE";
+  if (method == "LIST_SUBSCRIPTIONS") {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    std::string r = "{\"result\":[";
+    for (size_t i = 0; i < s->names.size(); ++i) {
+      if (i) r.push_back(',');
+      r.push_back('"');
+      r.append(s->names[i]).push_back('"');
+    }
+    r.append("],\"id\":").append(id).push_back('}');
+    s->Reply(std::move(r));
+    return;
+  }
+  if (!sub && !unsub) {
+    return error(2, std::string("Invalid request: unknown variant `") + std::string(method) +
+                        "`, expected one of `SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, "
+                        "`SET_PROPERTY`, `GET_PROPERTY`");
+  }
+  simdjson::dom::array params;
+  if (obj["params"].get_array().get(params)) {
+    return error(2, "Invalid request: missing field `params`");
+  }
+  std::vector<std::string_view> names;
+  for (simdjson::dom::element p : params) {
+    std::string_view n;
+    if (p.get_string().get(n)) return error(2, "Invalid request: params must be strings");
+    SymbolId sid;
+    Kind k;
+    if (!impl_->Parse(n, &sid, &k)) {
+      return error(2, std::string("Invalid request: unknown stream `") + std::string(n) + "`");
+    }
+    names.push_back(n);
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (sub) {
+    size_t fresh = 0;
+    for (auto n : names) {
+      fresh += std::find(s->names.begin(), s->names.end(), n) == s->names.end();
+    }
+    if (s->names.size() + fresh > options_.max_streams) {
+      return error(2, "Invalid request: too many streams");
+    }
+    for (auto n : names) impl_->Subscribe(s, n);
+  } else {
+    for (auto n : names) impl_->Unsubscribe(s, n);
+  }
+  // Under the lock: the ack is queued before any event of a new stream.
+  s->Reply("{\"result\":null,\"id\":" + id + "}");
+}
+
+void StreamHub::OnEvent(const protocol::Event& e) {
+  Impl& m = *impl_;
+  if (e.symbol >= m.symbols.size()) return;
+  std::lock_guard<std::mutex> lock(m.mu);
+  SymbolStreams& st = m.symbols[e.symbol];
+  if (st.agg && st.agg_seq != e.seq) m.EmitAgg(e.symbol, st);
+  if (e.type == protocol::EventType::kLevelChanged) {
+    for (DepthAcc* acc : {&st.fast, &st.slow}) {
+      if (e.side == protocol::Side::kBuy) {
+        acc->bids[e.price] = e.qty;
+      } else {
+        acc->asks[e.price] = e.qty;
+      }
+      acc->last = e.seq;
+    }
+    if (!st.subs[kBookTicker].empty()) {
+      MarketData::BookTicker bt = m.market.GetBookTicker(e.symbol);
+      if (bt.bid.price != st.last_bt.bid.price || bt.bid.qty != st.last_bt.bid.qty ||
+          bt.ask.price != st.last_bt.ask.price || bt.ask.qty != st.last_bt.ask.qty) {
+        st.last_bt = bt;
+        std::string d = "{\"u\":";
+        AppendInt(static_cast<int64_t>(e.seq), &d);
+        d.append(",\"s\":\"").append(m.market.name(e.symbol)).push_back('"');
+        Key("b", &d);
+        AmtValue(bt.bid.price, &d);
+        Key("B", &d);
+        AmtValue(bt.bid.qty, &d);
+        Key("a", &d);
+        AmtValue(bt.ask.price, &d);
+        Key("A", &d);
+        AmtValue(bt.ask.qty, &d);
+        d.push_back('}');
+        m.Publish(st, kBookTicker, d);
+      }
+    }
+    return;
+  }
+  if (e.type != protocol::EventType::kTrade) return;
+  if (!st.subs[kTrade].empty()) {
+    auto ts = m.market.RecentTrades(e.symbol, 1);
+    if (!ts.empty()) {
+      const MarketData::Trade& t = ts.back();
+      std::string d = "{\"e\":\"trade\"";
+      Key("E", &d);
+      AppendInt(e.ts / 1'000'000, &d);
+      d.append(",\"s\":\"").append(m.market.name(e.symbol)).push_back('"');
+      Key("t", &d);
+      AppendInt(static_cast<int64_t>(t.id), &d);
+      Key("p", &d);
+      AmtValue(t.price, &d);
+      Key("q", &d);
+      AmtValue(t.qty, &d);
+      Key("T", &d);
+      AppendInt(t.time_ms, &d);
+      d.append(t.is_buyer_maker ? ",\"m\":true" : ",\"m\":false").append(",\"M\":true}");
+      m.Publish(st, kTrade, d);
+    }
+  }
+  if (!st.subs[kAggTrade].empty()) {
+    auto as = m.market.AggTrades(e.symbol, std::nullopt, std::nullopt, std::nullopt, 1);
+    if (!as.empty()) {
+      if (st.agg && st.agg->id != as.back().id) m.EmitAgg(e.symbol, st);
+      st.agg = as.back();
+      st.agg_seq = e.seq;
+    }
+  }
+}
+
+void StreamHub::Flush(int64_t now_ms) {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lock(m.mu);
+  for (size_t i = 0; i < m.symbols.size(); ++i) {
+    SymbolStreams& st = m.symbols[i];
+    const auto id = static_cast<SymbolId>(i);
+    m.EmitAgg(id, st);
+    m.FlushDepth(id, st, st.fast, options_.depth_fast_ms, now_ms, kDepth100, kNumKinds);
+    m.FlushDepth(id, st, st.slow, options_.depth_slow_ms, now_ms, kDepth, kDepth1000);
+  }
+}
+
+}  // namespace xc::gateway

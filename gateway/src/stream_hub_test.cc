@@ -1,0 +1,330 @@
+// WebSocket sessions of HttpServer and StreamHub's streams, over real
+// sockets on 127.0.0.1 with a Beast websocket client.
+#include "xc/gateway/stream_hub.h"
+
+#include "xc/order_service/decimal.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace xc::gateway {
+namespace {
+
+namespace asio = boost::asio;
+namespace websocket = boost::beast::websocket;
+namespace os = xc::order_service;
+using asio::ip::tcp;
+using protocol::Event;
+using protocol::EventType;
+using protocol::Side;
+
+constexpr int64_t kNowMs = 1'700'000'000'000;
+
+class TestClock : public WallClock {
+ public:
+  protocol::Timestamp NowNanos() const override { return kNowMs * 1'000'000; }
+};
+
+std::vector<os::SymbolConfig> Configs() {
+  os::SymbolConfig btc;
+  btc.symbol = "BTCUSDT";
+  btc.tick_size = "0.01";
+  btc.step_size = "0.00001";
+  return {btc};
+}
+
+// A blocking websocket client; reads time out after 5 s (SO_RCVTIMEO).
+class WsClient {
+ public:
+  WsClient(uint16_t port, const std::string& target, int rcvbuf = 0) : ws_(ioc_) {
+    tcp::socket& s = ws_.next_layer();
+    s.open(tcp::v4());
+    if (rcvbuf > 0) {
+      s.set_option(asio::socket_base::receive_buffer_size(rcvbuf));
+    }
+    timeval tv{5, 0};
+    setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    ws_.handshake("127.0.0.1", target);
+  }
+  void Send(const std::string& text) { ws_.write(asio::buffer(text)); }
+  // The next message, or "" on error/close.
+  std::string Read() {
+    boost::beast::flat_buffer b;
+    boost::system::error_code ec;
+    ws_.read(b, ec);
+    if (ec) {
+      error = ec;
+      return "";
+    }
+    return boost::beast::buffers_to_string(b.data());
+  }
+  websocket::stream<tcp::socket>& ws() { return ws_; }
+  boost::system::error_code error;
+
+ private:
+  asio::io_context ioc_;
+  websocket::stream<tcp::socket> ws_;
+};
+
+class StreamHubTest : public ::testing::Test {
+ protected:
+  StreamHubTest()
+      : md_(Configs()), hub_(md_, clock_, HubOptions()), server_(HttpServerOptions{}) {
+    hub_.Register(server_);
+    EXPECT_FALSE(server_.Start());
+  }
+  ~StreamHubTest() override { server_.Stop(); }
+  static StreamHub::Options HubOptions() {
+    StreamHub::Options o;
+    o.flush_thread = false;
+    return o;
+  }
+
+  void Feed(const Event& e) {
+    md_.OnEvent(e);
+    hub_.OnEvent(e);
+  }
+  void Level(Side s, int64_t price, int64_t qty, protocol::Seq seq) {
+    Event e;
+    e.type = EventType::kLevelChanged;
+    e.side = s;
+    e.price = price;
+    e.qty = qty;
+    e.seq = seq;
+    Feed(e);
+  }
+  void Trade(int64_t price, int64_t qty, Side maker, int64_t ms, protocol::Seq seq,
+             protocol::OrderId taker) {
+    Event e;
+    e.type = EventType::kTrade;
+    e.side = maker;
+    e.price = price;
+    e.qty = qty;
+    e.ts = ms * 1'000'000;
+    e.seq = seq;
+    e.order_id = taker;
+    Feed(e);
+  }
+
+  TestClock clock_;
+  MarketData md_;
+  StreamHub hub_;
+  HttpServer server_;
+};
+
+TEST_F(StreamHubTest, TradeStreamFromPath) {
+  WsClient c(server_.port(), "/ws/btcusdt@trade");
+  Trade(4'000'050, 10'000, Side::kSell, kNowMs, 4, 7);
+  EXPECT_EQ(c.Read(),
+            R"({"e":"trade","E":1700000000000,"s":"BTCUSDT","t":1,"p":"40000.50000000",)"
+            R"("q":"0.10000000","T":1700000000000,"m":false,"M":true})");
+}
+
+TEST_F(StreamHubTest, SubscribeFlow) {
+  WsClient c(server_.port(), "/ws/0");
+  c.Send(R"({"method":"SUBSCRIBE","params":["btcusdt@trade","btcusdt@bookTicker"],"id":1})");
+  EXPECT_EQ(c.Read(), R"({"result":null,"id":1})");
+  c.Send(R"({"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":2})");
+  EXPECT_EQ(c.Read(), R"({"result":null,"id":2})");  // acknowledged again
+  c.Send(R"({"method":"LIST_SUBSCRIPTIONS","id":"x"})");
+  EXPECT_EQ(c.Read(), R"({"result":["btcusdt@trade","btcusdt@bookTicker"],"id":"x"})");
+  c.Send(R"({"method":"UNSUBSCRIBE","params":["btcusdt@trade"],"id":3})");
+  EXPECT_EQ(c.Read(), R"({"result":null,"id":3})");
+  c.Send("not json");
+  EXPECT_EQ(c.Read(),
+            R"({"error":{"code":3,"msg":"Invalid JSON: expected value at line 1 column 1"},"id":null})");
+  c.Send(R"({"method":"FOO","id":4})");
+  EXPECT_EQ(c.Read().substr(0, 60), R"({"error":{"code":2,"msg":"Invalid request: unknown variant `)");
+  c.Send(R"({"method":"SUBSCRIBE","params":["btcusdt@nope"],"id":5})");
+  EXPECT_EQ(c.Read(),
+            R"({"error":{"code":2,"msg":"Invalid request: unknown stream `btcusdt@nope`"},"id":5})");
+  // Only the book ticker is left.
+  Trade(4'000'050, 10'000, Side::kSell, kNowMs, 4, 7);
+  Level(Side::kBuy, 4'000'000, 50'000, 5);
+  EXPECT_EQ(c.Read(), R"({"u":5,"s":"BTCUSDT","b":"40000.00000000","B":"0.50000000",)"
+                      R"("a":"0.00000000","A":"0.00000000"})");
+}
+
+TEST_F(StreamHubTest, CombinedStreamsAreWrapped) {
+  WsClient c(server_.port(), "/stream?streams=btcusdt@aggTrade/btcusdt@depth@100ms");
+  Trade(4'000'050, 10'000, Side::kBuy, kNowMs, 4, 7);
+  Trade(4'000'050, 20'000, Side::kBuy, kNowMs, 4, 7);
+  Level(Side::kSell, 4'000'100, 100'000, 4);
+  Level(Side::kSell, 4'000'100, 0, 6);  // next command: the aggregate is complete
+  EXPECT_EQ(c.Read(),
+            R"({"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1700000000000,)"
+            R"("s":"BTCUSDT","a":1,"p":"40000.50000000","q":"0.30000000","f":1,"l":2,)"
+            R"("T":1700000000000,"m":true,"M":true}})");
+  hub_.Flush(kNowMs + 5);
+  EXPECT_EQ(c.Read(),
+            R"({"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1700000000005,)"
+            R"("s":"BTCUSDT","U":1,"u":6,"b":[],"a":[["40001.00000000","0.00000000"]]}})");
+}
+
+// Diff events applied on a snapshot taken after the SUBSCRIBE ack give the book.
+TEST_F(StreamHubTest, DepthSnapshotPlusDiffsEqualsBook) {
+  Level(Side::kBuy, 100, 5, 1);
+  Level(Side::kSell, 110, 5, 2);
+  hub_.Flush(kNowMs);
+  WsClient c(server_.port(), "/ws/1");
+  c.Send(R"({"method":"SUBSCRIBE","params":["btcusdt@depth"],"id":1})");
+  ASSERT_EQ(c.Read(), R"({"result":null,"id":1})");
+  protocol::Seq seq = 3;
+  Level(Side::kBuy, 101, 7, seq++);  // before the snapshot
+  MarketData::Depth snap = md_.GetDepth(0, 5000);
+  std::map<int64_t, int64_t> bids, asks;
+  for (auto& l : snap.bids) bids[l.price] = l.qty;
+  for (auto& l : snap.asks) asks[l.price] = l.qty;
+  int64_t now = kNowMs;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 5; ++i) {
+      int64_t p = 90 + (round * 7 + i * 3) % 30;
+      Level(p <= 100 ? Side::kBuy : Side::kSell, p, (round + i) % 4, seq++);
+    }
+    now += 1000;
+    hub_.Flush(now);
+  }
+  simdjson::dom::parser parser;
+  protocol::Seq prev_u = 0;
+  bool synced = false;
+  for (int round = 0; round < 20; ++round) {
+    std::string msg = c.Read();
+    ASSERT_FALSE(msg.empty()) << c.error.message();
+    simdjson::dom::element d = parser.parse(msg);
+    auto U = static_cast<protocol::Seq>(int64_t(d["U"])), u = static_cast<protocol::Seq>(int64_t(d["u"]));
+    if (u <= snap.last_update_id) continue;
+    if (!synced) {
+      ASSERT_LE(U, snap.last_update_id + 1);
+      synced = true;
+    } else {
+      ASSERT_EQ(U, prev_u + 1);
+    }
+    prev_u = u;
+    auto apply = [](simdjson::dom::array a, std::map<int64_t, int64_t>& m) {
+      for (simdjson::dom::element l : a) {
+        auto amt = [](std::string_view s) {
+          return os::ParseDecimal(s, os::kAmountDecimals).units;
+        };
+        int64_t p = amt(std::string_view(l.at(0))), q = amt(std::string_view(l.at(1)));
+        if (q == 0) {
+          m.erase(p);
+        } else {
+          m[p] = q;
+        }
+      }
+    };
+    apply(d["b"], bids);
+    apply(d["a"], asks);
+  }
+  EXPECT_TRUE(synced);
+  MarketData::Depth book = md_.GetDepth(0, 5000);
+  std::map<int64_t, int64_t> want_b, want_a;
+  for (auto& l : book.bids) want_b[l.price] = l.qty;
+  for (auto& l : book.asks) want_a[l.price] = l.qty;
+  EXPECT_EQ(bids, want_b);
+  EXPECT_EQ(asks, want_a);
+  EXPECT_EQ(prev_u, book.last_update_id);
+}
+
+// A session that stops reading is closed ("slow consumer"); the others keep
+// receiving.
+TEST(WsSessionTest, SlowConsumerIsClosedOthersContinue) {
+  struct Handler : WsHandler {
+    void OnMessage(std::string_view) override {}
+    void OnClose() override { closed->fetch_add(1); }
+    std::atomic<int>* closed;
+  };
+  std::atomic<int> closed{0};
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<WsSession>> sessions;
+  HttpServerOptions o;
+  o.ws_max_queue = 16;
+  o.write_timeout = std::chrono::milliseconds(500);
+  o.sweep_interval = std::chrono::milliseconds(20);
+  HttpServer server(o);
+  server.RouteWebSocket("/ws", [&](const HttpRequest& req, std::shared_ptr<WsSession> s) {
+    std::lock_guard<std::mutex> lock(mu);
+    sessions[std::string(req.path)] = s;
+    auto h = std::make_shared<Handler>();
+    h->closed = &closed;
+    return h;
+  });
+  ASSERT_FALSE(server.Start());
+  WsClient slow(server.port(), "/ws/slow", /*rcvbuf=*/4096);
+  WsClient fast(server.port(), "/ws/fast");
+  auto msg = std::make_shared<const std::string>(std::string(16 * 1024, 'x'));
+  int rounds = 0;
+  for (; rounds < 20000 && closed.load() == 0; ++rounds) {
+    std::lock_guard<std::mutex> lock(mu);
+    sessions["/ws/slow"]->Send(msg);
+    sessions["/ws/fast"]->Send(msg);
+    ASSERT_EQ(fast.Read().size(), msg->size());
+  }
+  EXPECT_EQ(closed.load(), 1);
+  // The fast one still receives.
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    sessions["/ws/fast"]->Send(std::make_shared<const std::string>("after"));
+  }
+  EXPECT_EQ(fast.Read(), "after");
+  // The slow one finds the close frame with its reason after the data it
+  // had not read (or a reset if the write timed out first).
+  for (;;) {
+    std::string m = slow.Read();
+    if (m.empty()) break;
+  }
+  if (slow.error == websocket::error::closed) {
+    EXPECT_EQ(slow.ws().reason().code, websocket::close_code::policy_error);
+    EXPECT_EQ(std::string(slow.ws().reason().reason.c_str()), "slow consumer");
+  }
+  server.Stop();
+  sessions.clear();  // before the server (and its io_contexts) go
+}
+
+TEST(WsSessionTest, RefusedUpgradeIs404AndServerAnswersPings) {
+  HttpServerOptions o;
+  HttpServer server(o);
+  server.RouteWebSocket("/ws", [](const HttpRequest& req, std::shared_ptr<WsSession>) {
+    struct H : WsHandler {
+      void OnMessage(std::string_view) override {}
+      void OnClose() override {}
+    };
+    return req.path == "/ws/no" ? nullptr : std::make_shared<H>();
+  });
+  ASSERT_FALSE(server.Start());
+  EXPECT_THROW(WsClient(server.port(), "/ws/no"), boost::system::system_error);
+  WsClient c(server.port(), "/ws");
+  bool pong = false;
+  c.ws().control_callback([&](websocket::frame_type t, boost::beast::string_view) {
+    if (t == websocket::frame_type::pong) pong = true;
+  });
+  c.ws().ping({});
+  c.ws().next_layer().non_blocking(false);
+  // The pong arrives during a read; close from the server side ends it.
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    server.Stop();
+  });
+  c.Read();
+  stopper.join();
+  EXPECT_TRUE(pong);
+}
+
+}  // namespace
+}  // namespace xc::gateway
