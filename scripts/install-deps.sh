@@ -8,7 +8,7 @@ PKGS=(
   g++ clang-14 libclang-rt-14-dev
   libabsl-dev libboost1.81-dev libsimdjson-dev liburing-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
-  curl  # tests/exchange_smoke_test.sh
+  curl openssl  # tests/exchange_smoke_test.sh (curl; openssl signs an order)
   # node + npm for tests/e2e: scripts/install-node.sh (node may come from elsewhere).
 
 )

@@ -8,21 +8,10 @@
 set -u
 exchange=$1
 exctl=$2
-if ! command -v curl >/dev/null; then
-  echo "curl not installed (scripts/install-deps.sh installs it)"; exit 1
-fi
 if ! command -v openssl >/dev/null; then
   echo "openssl (CLI) not installed: needed to sign an order"; exit 1
 fi
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- exchange stdout"; cat "$tmp/out" 2>/dev/null
-         echo "--- exchange stderr"; cat "$tmp/err" 2>/dev/null; exit 1; }
+. "$(dirname "$0")/exchange_test_lib.sh"
 
 start() {
   : >"$tmp/out"
