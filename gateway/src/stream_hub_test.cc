@@ -269,8 +269,12 @@ TEST(WsSessionTest, SlowConsumerIsClosedOthersContinue) {
   WsClient slow(server.port(), "/ws/slow", /*rcvbuf=*/4096);
   WsClient fast(server.port(), "/ws/fast");
   auto msg = std::make_shared<const std::string>(std::string(16 * 1024, 'x'));
-  int rounds = 0;
-  for (; rounds < 20000 && closed.load() == 0; ++rounds) {
+  // Until the slow session is closed: its queue overflows once the socket
+  // buffers are full, then the close waits for the stuck write, which the
+  // write_timeout sweep ends. Bounded by time, not rounds: on a loaded
+  // machine the sweep fires late.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (closed.load() == 0 && std::chrono::steady_clock::now() < deadline) {
     std::lock_guard<std::mutex> lock(mu);
     sessions["/ws/slow"]->Send(msg);
     sessions["/ws/fast"]->Send(msg);
