@@ -410,7 +410,7 @@ struct StreamHub::Impl {
       if (ks.open != 0 && ks.open < open) {
         auto c = get(ks.open);
         if (c && (c->count > 0 || ks.pushed_open == ks.open)) SendKline(id, st, iv, *c, true, now);
-        ks.seen_trades = st.trades;
+        ks.due = 0;  // trades since the last send may be in the new interval
       }
       ks.open = open;
       if ((ks.seen_trades != st.trades && now >= ks.due) || st.force[k]) {

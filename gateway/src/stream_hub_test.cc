@@ -326,13 +326,21 @@ TEST_F(StreamHubTest, KlineOnTradesAndAtClose) {
   EXPECT_EQ(c.Read(), R"({"e":"kline","E":1700000002000,"s":"BTCUSDT","k":{"t":1699999980000,)" +
                           k3 + R"("x":false,)" + k3tail);
   hub_.Flush(kNowMs + 39'999);  // still open, no trade: nothing
-  hub_.Flush(kNowMs + 40'000);  // closed
-  EXPECT_EQ(c.Read(), R"({"e":"kline","E":1700000040000,"s":"BTCUSDT","k":{"t":1699999980000,)" +
+  // A trade of the next interval before the Flush that sees the close.
+  Trade(4'000'300, 10'000, Side::kSell, kNowMs + 40'010, 4, 10);
+  hub_.Flush(kNowMs + 40'050);
+  EXPECT_EQ(c.Read(), R"({"e":"kline","E":1700000040050,"s":"BTCUSDT","k":{"t":1699999980000,)" +
                           k3 + R"("x":true,)" + k3tail);
-  Trade(4'000'300, 10'000, Side::kSell, kNowMs + 41'000, 4, 10);
-  hub_.Flush(kNowMs + 41'000);
-  EXPECT_EQ(c.Read().substr(0, 85),
-            R"({"e":"kline","E":1700000041000,"s":"BTCUSDT","k":{"t":1700000040000,"T":1700000099999)");
+  EXPECT_EQ(c.Read(),
+            R"({"e":"kline","E":1700000040050,"s":"BTCUSDT","k":{"t":1700000040000,)"
+            R"("T":1700000099999,"s":"BTCUSDT","i":"1m","f":4,"L":4,"o":"40003.00000000",)"
+            R"("c":"40003.00000000","h":"40003.00000000","l":"40003.00000000",)"
+            R"("v":"0.10000000","n":1,"x":false,"q":"4000.30000000","V":"0.10000000",)"
+            R"("Q":"4000.30000000","B":"0"}})");
+  // That interval closes in turn.
+  hub_.Flush(kNowMs + 100'000);
+  EXPECT_EQ(c.Read().substr(0, 86),
+            R"({"e":"kline","E":1700000100000,"s":"BTCUSDT","k":{"t":1700000040000,"T":1700000099999,)");
 }
 
 // A session that stops reading is closed ("slow consumer"); the others keep
