@@ -224,12 +224,19 @@ struct StreamHub::Impl {
   }
 
   // Partial book streams of one speed (0: 1000 ms, 1: 100 ms).
-  void FlushPartial(SymbolId id, SymbolStreams& st, int speed, int64_t interval, int64_t now) {
+  // The Flush* below run with `lock` (on mu) held and release it around
+  // their MarketData queries, so the pump's OnEvent does not wait for
+  // them; the state they keep is Flush's alone, and they look at the
+  // subscribers again after each query.
+  void FlushPartial(SymbolId id, SymbolStreams& st, int speed, int64_t interval, int64_t now,
+                    std::unique_lock<std::mutex>& lock) {
     if (now < st.partial_due[speed]) return;
     const int base = speed ? kDepth5F : kDepth5;
     if (st.subs[base].empty() && st.subs[base + 1].empty() && st.subs[base + 2].empty()) return;
     st.partial_due[speed] = now + interval;
+    lock.unlock();
     const MarketData::Depth d = market.GetDepth(id, 20);
+    lock.lock();
     for (int i = 0; i < 3; ++i) {
       const auto k = static_cast<Kind>(base + i);
       Seq& sent = st.partial_sent[speed * 3 + i];
@@ -262,17 +269,19 @@ struct StreamHub::Impl {
   // @miniTicker, @ticker (every ticker_ms, when changed); appends the mini
   // payload of a changed symbol to `arr` when the array has subscribers.
   void FlushTicker(SymbolId id, SymbolStreams& st, int64_t interval, int64_t now,
-                   std::string* arr) {
-    const bool want_arr = !arr_subs.empty();
+                   std::string* arr, std::unique_lock<std::mutex>& lock) {
     if (now < st.ticker_due) return;
-    if (!want_arr && st.subs[kMiniTicker].empty() && st.subs[kTicker].empty()) return;
+    if (arr_subs.empty() && st.subs[kMiniTicker].empty() && st.subs[kTicker].empty()) return;
     st.ticker_due = now + interval;
+    lock.unlock();
     const MarketData::Ticker t = market.Get24hTicker(id, now);
+    lock.lock();
     if (t.last == 0) return;  // never traded
     const bool mini_changed = !st.last_ticker || !SameMini(t, *st.last_ticker);
     const bool full_changed = !st.last_ticker || !SameFull(t, *st.last_ticker);
     st.last_ticker = t;
     const std::string& name = market.name(id);
+    const bool want_arr = !arr_subs.empty();
     if (mini_changed || (st.force[kMiniTicker] && !st.subs[kMiniTicker].empty())) {
       std::string d = "{\"e\":\"24hrMiniTicker\"";
       Key("E", &d);
@@ -395,7 +404,8 @@ struct StreamHub::Impl {
   // @kline_<iv>: the closed kline (x=true) once its interval has passed, if
   // it traded or was sent; the current one (x=false) after trades, at most
   // every 1000 ms (1s) or 2000 ms (others).
-  void FlushKlines(SymbolId id, SymbolStreams& st, int64_t now) {
+  void FlushKlines(SymbolId id, SymbolStreams& st, int64_t now,
+                   std::unique_lock<std::mutex>& lock) {
     for (size_t iv = 0; iv < kNumKlineIntervals; ++iv) {
       const auto k = static_cast<Kind>(kKline + iv);
       if (st.subs[k].empty()) continue;
@@ -403,7 +413,9 @@ struct StreamHub::Impl {
       const auto interval = static_cast<KlineInterval>(iv);
       const int64_t open = KlineOpenTime(interval, now);
       auto get = [&](int64_t t) -> std::optional<MarketData::Kline> {
+        lock.unlock();
         auto v = market.Klines(id, interval, t, t, 1, now);
+        lock.lock();
         if (v.empty() || v[0].open_time != t) return std::nullopt;
         return v[0];
       };
@@ -414,8 +426,9 @@ struct StreamHub::Impl {
       }
       ks.open = open;
       if ((ks.seen_trades != st.trades && now >= ks.due) || st.force[k]) {
+        const uint64_t trades = st.trades;  // before the query: later ones come next time
         auto c = get(open);
-        ks.seen_trades = st.trades;
+        ks.seen_trades = trades;
         if (c && (c->count > 0 || st.force[k])) {
           SendKline(id, st, iv, *c, false, now);
           ks.due = now + (interval == KlineInterval::k1s ? 1000 : 2000);
@@ -754,7 +767,7 @@ void StreamHub::OnEvent(const protocol::Event& e) {
 
 void StreamHub::Flush(int64_t now_ms) {
   Impl& m = *impl_;
-  std::lock_guard<std::mutex> lock(m.mu);
+  std::unique_lock<std::mutex> lock(m.mu);
   std::string arr;  // !miniTicker@arr: the changed symbols' mini tickers
   for (size_t i = 0; i < m.symbols.size(); ++i) {
     SymbolStreams& st = m.symbols[i];
@@ -762,10 +775,10 @@ void StreamHub::Flush(int64_t now_ms) {
     m.EmitAgg(id, st);
     m.FlushDepth(id, st, st.fast, options_.depth_fast_ms, now_ms, kDepth100, kNumKinds);
     m.FlushDepth(id, st, st.slow, options_.depth_slow_ms, now_ms, kDepth, kDepth1000);
-    m.FlushPartial(id, st, 0, options_.depth_slow_ms, now_ms);
-    m.FlushPartial(id, st, 1, options_.depth_fast_ms, now_ms);
-    m.FlushTicker(id, st, options_.ticker_ms, now_ms, &arr);
-    m.FlushKlines(id, st, now_ms);
+    m.FlushPartial(id, st, 0, options_.depth_slow_ms, now_ms, lock);
+    m.FlushPartial(id, st, 1, options_.depth_fast_ms, now_ms, lock);
+    m.FlushTicker(id, st, options_.ticker_ms, now_ms, &arr, lock);
+    m.FlushKlines(id, st, now_ms, lock);
   }
   if (!arr.empty()) {
     arr.push_back(']');

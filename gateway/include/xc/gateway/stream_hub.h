@@ -79,8 +79,8 @@
 // pump thread's OnEvent only counts the trade for them.
 //
 // Not yet: <sym>@ticker_<window>, !ticker@arr, @avgPrice, SET_PROPERTY and
-// GET_PROPERTY (answered with code 2); Flush queries MarketData with the
-// hub's mutex held (it delays OnEvent while the tickers are computed).
+// GET_PROPERTY (answered with code 2). Flush releases the hub's mutex
+// around its MarketData queries, so OnEvent waits only for formatting.
 
 #include <condition_variable>
 #include <cstddef>
