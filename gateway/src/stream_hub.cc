@@ -11,6 +11,7 @@
 
 #include "src/rest_util.h"
 #include "xc/order_service/api_error.h"
+#include "xc/order_service/decimal.h"
 
 namespace xc::gateway {
 
@@ -24,11 +25,57 @@ using protocol::SymbolId;
 
 namespace {
 
-// Stream kinds; each has a fixed name suffix after "<sym>".
-enum Kind : uint8_t { kTrade, kAggTrade, kDepth, kDepth100, kDepth1000, kBookTicker, kNumKinds };
-constexpr std::string_view kSuffix[kNumKinds] = {"@trade",         "@aggTrade",
-                                                 "@depth",         "@depth@100ms",
-                                                 "@depth@1000ms", "@bookTicker"};
+// Stream kinds; each has a fixed name suffix after "<sym>". The kline
+// kinds are kKline + the KlineInterval; kMiniArr is "!miniTicker@arr"
+// (no symbol).
+enum Kind : uint8_t {
+  kTrade,
+  kAggTrade,
+  kDepth,
+  kDepth100,
+  kDepth1000,
+  kBookTicker,
+  kDepth5,  // partial book, 1000 ms: 5, 10, 20 levels
+  kDepth10,
+  kDepth20,
+  kDepth5F,  // partial book, 100 ms
+  kDepth10F,
+  kDepth20F,
+  kMiniTicker,
+  kTicker,
+  kKline,
+  kMiniArr = kKline + kNumKlineIntervals,
+  kNumKinds
+};
+constexpr std::string_view kSuffix[kNumKinds] = {
+    "@trade",          "@aggTrade",       "@depth",         "@depth@100ms",   "@depth@1000ms",
+    "@bookTicker",     "@depth5",         "@depth10",       "@depth20",       "@depth5@100ms",
+    "@depth10@100ms",  "@depth20@100ms",  "@miniTicker",    "@ticker",        "@kline_1s",
+    "@kline_1m",       "@kline_3m",       "@kline_5m",      "@kline_15m",     "@kline_30m",
+    "@kline_1h",       "@kline_2h",       "@kline_4h",      "@kline_6h",      "@kline_8h",
+    "@kline_12h",      "@kline_1d",       "@kline_3d",      "@kline_1w",      "@kline_1M",
+    "!miniTicker@arr"};
+constexpr size_t kPartialLevels[3] = {5, 10, 20};
+
+// Kline stream state of one symbol and interval.
+struct KlineState {
+  int64_t open = 0;         // open time of the interval being followed (0: none yet)
+  int64_t pushed_open = 0;  // open time of the last kline sent
+  uint64_t seen_trades = 0; // SymbolStreams::trades when it was last sent
+  int64_t due = 0;          // earliest time of the next x=false update
+};
+
+// The ticker fields the 24hrMiniTicker shows, and all of them.
+bool SameMini(const MarketData::Ticker& a, const MarketData::Ticker& b) {
+  return a.last == b.last && a.open == b.open && a.high == b.high && a.low == b.low &&
+         a.volume == b.volume && a.quote_volume == b.quote_volume;
+}
+bool SameFull(const MarketData::Ticker& a, const MarketData::Ticker& b) {
+  return SameMini(a, b) && a.last_qty == b.last_qty && a.prev_close == b.prev_close &&
+         a.count == b.count && a.first_id == b.first_id && a.last_id == b.last_id &&
+         a.book.bid.price == b.book.bid.price && a.book.bid.qty == b.book.bid.qty &&
+         a.book.ask.price == b.book.ask.price && a.book.ask.qty == b.book.ask.qty;
+}
 
 using Buffer = std::shared_ptr<const std::string>;
 
@@ -71,6 +118,15 @@ struct StreamHub::SymbolStreams {
   std::optional<MarketData::AggTrade> agg;  // pending, complete at the next command
   Seq agg_seq = 0;
   MarketData::BookTicker last_bt;
+  // Timed streams (Flush). force[k]: somebody subscribed to k since its
+  // last send, so the next one goes out even if nothing changed.
+  bool force[kNumKinds] = {};
+  Seq partial_sent[6] = {};  // lastUpdateId last sent per partial-depth kind
+  int64_t partial_due[2] = {0, 0};  // slow, fast
+  int64_t ticker_due = 0;
+  std::optional<MarketData::Ticker> last_ticker;
+  uint64_t trades = 0;  // trade events seen
+  KlineState klines[kNumKlineIntervals];
 };
 
 struct StreamHub::Impl {
@@ -79,13 +135,17 @@ struct StreamHub::Impl {
   // Sends `data` to every subscriber of (sym, kind), wrapped for combined
   // sessions. REQUIRES: mu held.
   void Publish(SymbolStreams& st, Kind kind, const std::string& data) {
+    Publish(st.subs[kind], st.lower, kSuffix[kind], data);
+  }
+  void Publish(const std::vector<Session*>& subs, std::string_view prefix,
+               std::string_view suffix, const std::string& data) {
     Buffer raw, wrapped;
-    for (Session* s : st.subs[kind]) {
+    for (Session* s : subs) {
       if (s->combined_) {
         if (!wrapped) {
           auto w = std::make_shared<std::string>();
-          w->reserve(data.size() + st.lower.size() + 32);
-          w->append("{\"stream\":\"").append(st.lower).append(kSuffix[kind]);
+          w->reserve(data.size() + prefix.size() + 32);
+          w->append("{\"stream\":\"").append(prefix).append(suffix);
           w->append("\",\"data\":").append(data).push_back('}');
           wrapped = std::move(w);
         }
@@ -163,13 +223,233 @@ struct StreamHub::Impl {
     acc.asks.clear();
   }
 
+  // Partial book streams of one speed (0: 1000 ms, 1: 100 ms).
+  // The Flush* below run with `lock` (on mu) held and release it around
+  // their MarketData queries, so the pump's OnEvent does not wait for
+  // them; the state they keep is Flush's alone, and they look at the
+  // subscribers again after each query.
+  void FlushPartial(SymbolId id, SymbolStreams& st, int speed, int64_t interval, int64_t now,
+                    std::unique_lock<std::mutex>& lock) {
+    if (now < st.partial_due[speed]) return;
+    const int base = speed ? kDepth5F : kDepth5;
+    if (st.subs[base].empty() && st.subs[base + 1].empty() && st.subs[base + 2].empty()) return;
+    st.partial_due[speed] = now + interval;
+    lock.unlock();
+    const MarketData::Depth d = market.GetDepth(id, 20);
+    lock.lock();
+    for (int i = 0; i < 3; ++i) {
+      const auto k = static_cast<Kind>(base + i);
+      Seq& sent = st.partial_sent[speed * 3 + i];
+      if (st.subs[k].empty() || (!st.force[k] && sent == d.last_update_id)) continue;
+      st.force[k] = false;
+      sent = d.last_update_id;
+      std::string s = "{\"lastUpdateId\":";
+      AppendInt(static_cast<int64_t>(d.last_update_id), &s);
+      auto levels = [&](const std::vector<MarketData::Level>& v) {
+        s.push_back('[');
+        for (size_t j = 0; j < v.size() && j < kPartialLevels[i]; ++j) {
+          if (j) s.push_back(',');
+          s.push_back('[');
+          AmtValue(v[j].price, &s);
+          s.push_back(',');
+          AmtValue(v[j].qty, &s);
+          s.push_back(']');
+        }
+        s.push_back(']');
+      };
+      Key("bids", &s);
+      levels(d.bids);
+      Key("asks", &s);
+      levels(d.asks);
+      s.push_back('}');
+      Publish(st, k, s);
+    }
+  }
+
+  // @miniTicker, @ticker (every ticker_ms, when changed); appends the mini
+  // payload of a changed symbol to `arr` when the array has subscribers.
+  void FlushTicker(SymbolId id, SymbolStreams& st, int64_t interval, int64_t now,
+                   std::string* arr, std::unique_lock<std::mutex>& lock) {
+    if (now < st.ticker_due) return;
+    if (arr_subs.empty() && st.subs[kMiniTicker].empty() && st.subs[kTicker].empty()) return;
+    st.ticker_due = now + interval;
+    lock.unlock();
+    const MarketData::Ticker t = market.Get24hTicker(id, now);
+    lock.lock();
+    if (t.last == 0) return;  // never traded
+    const bool mini_changed = !st.last_ticker || !SameMini(t, *st.last_ticker);
+    const bool full_changed = !st.last_ticker || !SameFull(t, *st.last_ticker);
+    st.last_ticker = t;
+    const std::string& name = market.name(id);
+    const bool want_arr = !arr_subs.empty();
+    if (mini_changed || (st.force[kMiniTicker] && !st.subs[kMiniTicker].empty())) {
+      std::string d = "{\"e\":\"24hrMiniTicker\"";
+      Key("E", &d);
+      AppendInt(now, &d);
+      d.append(",\"s\":\"").append(name).push_back('"');
+      Key("c", &d);
+      AmtValue(t.last, &d);
+      Key("o", &d);
+      AmtValue(t.open, &d);
+      Key("h", &d);
+      AmtValue(t.high, &d);
+      Key("l", &d);
+      AmtValue(t.low, &d);
+      Key("v", &d);
+      AmtValue(t.volume, &d);
+      Key("q", &d);
+      AmtValue(t.quote_volume, &d);
+      d.push_back('}');
+      if (!st.subs[kMiniTicker].empty()) {
+        st.force[kMiniTicker] = false;
+        Publish(st, kMiniTicker, d);
+      }
+      if (want_arr && mini_changed) {
+        arr->push_back(arr->empty() ? '[' : ',');
+        arr->append(d);
+      }
+    }
+    if (!st.subs[kTicker].empty() && (full_changed || st.force[kTicker])) {
+      st.force[kTicker] = false;
+      std::string d = "{\"e\":\"24hrTicker\"";
+      Key("E", &d);
+      AppendInt(now, &d);
+      d.append(",\"s\":\"").append(name).push_back('"');
+      Key("p", &d);
+      AmtValue(t.price_change, &d);
+      d.append(",\"P\":\"");
+      os::AppendDecimal(t.price_change_percent_milli, 3, &d);
+      d.push_back('"');
+      Key("w", &d);
+      AmtValue(t.weighted_avg, &d);
+      Key("x", &d);
+      AmtValue(t.prev_close, &d);
+      Key("c", &d);
+      AmtValue(t.last, &d);
+      Key("Q", &d);
+      AmtValue(t.last_qty, &d);
+      Key("b", &d);
+      AmtValue(t.book.bid.price, &d);
+      Key("B", &d);
+      AmtValue(t.book.bid.qty, &d);
+      Key("a", &d);
+      AmtValue(t.book.ask.price, &d);
+      Key("A", &d);
+      AmtValue(t.book.ask.qty, &d);
+      Key("o", &d);
+      AmtValue(t.open, &d);
+      Key("h", &d);
+      AmtValue(t.high, &d);
+      Key("l", &d);
+      AmtValue(t.low, &d);
+      Key("v", &d);
+      AmtValue(t.volume, &d);
+      Key("q", &d);
+      AmtValue(t.quote_volume, &d);
+      Key("O", &d);
+      AppendInt(t.open_time, &d);
+      Key("C", &d);
+      AppendInt(t.close_time, &d);
+      Key("F", &d);
+      AppendInt(t.first_id, &d);
+      Key("L", &d);
+      AppendInt(t.last_id, &d);
+      Key("n", &d);
+      AppendInt(t.count, &d);
+      d.push_back('}');
+      Publish(st, kTicker, d);
+    }
+  }
+
+  void SendKline(SymbolId id, SymbolStreams& st, size_t iv, const MarketData::Kline& k,
+                 bool closed, int64_t now) {
+    std::string d = "{\"e\":\"kline\"";
+    Key("E", &d);
+    AppendInt(now, &d);
+    const std::string& name = market.name(id);
+    d.append(",\"s\":\"").append(name).append("\",\"k\":{\"t\":");
+    AppendInt(k.open_time, &d);
+    Key("T", &d);
+    AppendInt(k.close_time, &d);
+    d.append(",\"s\":\"").append(name).push_back('"');
+    d.append(",\"i\":\"").append(kSuffix[kKline + iv].substr(7)).push_back('"');
+    Key("f", &d);
+    AppendInt(k.count ? static_cast<int64_t>(k.first_trade_id) : -1, &d);
+    Key("L", &d);
+    AppendInt(k.count ? static_cast<int64_t>(k.last_trade_id) : -1, &d);
+    Key("o", &d);
+    AmtValue(k.open, &d);
+    Key("c", &d);
+    AmtValue(k.close, &d);
+    Key("h", &d);
+    AmtValue(k.high, &d);
+    Key("l", &d);
+    AmtValue(k.low, &d);
+    Key("v", &d);
+    AmtValue(k.volume, &d);
+    Key("n", &d);
+    AppendInt(k.count, &d);
+    d.append(closed ? ",\"x\":true" : ",\"x\":false");
+    Key("q", &d);
+    AmtValue(k.quote_volume, &d);
+    Key("V", &d);
+    AmtValue(k.taker_buy_volume, &d);
+    Key("Q", &d);
+    AmtValue(k.taker_buy_quote_volume, &d);
+    d.append(",\"B\":\"0\"}}");
+    Publish(st, static_cast<Kind>(kKline + iv), d);
+    st.klines[iv].pushed_open = k.open_time;
+  }
+
+  // @kline_<iv>: the closed kline (x=true) once its interval has passed, if
+  // it traded or was sent; the current one (x=false) after trades, at most
+  // every 1000 ms (1s) or 2000 ms (others).
+  void FlushKlines(SymbolId id, SymbolStreams& st, int64_t now,
+                   std::unique_lock<std::mutex>& lock) {
+    for (size_t iv = 0; iv < kNumKlineIntervals; ++iv) {
+      const auto k = static_cast<Kind>(kKline + iv);
+      if (st.subs[k].empty()) continue;
+      KlineState& ks = st.klines[iv];
+      const auto interval = static_cast<KlineInterval>(iv);
+      const int64_t open = KlineOpenTime(interval, now);
+      auto get = [&](int64_t t) -> std::optional<MarketData::Kline> {
+        lock.unlock();
+        auto v = market.Klines(id, interval, t, t, 1, now);
+        lock.lock();
+        if (v.empty() || v[0].open_time != t) return std::nullopt;
+        return v[0];
+      };
+      if (ks.open != 0 && ks.open < open) {
+        auto c = get(ks.open);
+        if (c && (c->count > 0 || ks.pushed_open == ks.open)) SendKline(id, st, iv, *c, true, now);
+        ks.due = 0;  // trades since the last send may be in the new interval
+      }
+      ks.open = open;
+      if ((ks.seen_trades != st.trades && now >= ks.due) || st.force[k]) {
+        const uint64_t trades = st.trades;  // before the query: later ones come next time
+        auto c = get(open);
+        ks.seen_trades = trades;
+        if (c && (c->count > 0 || st.force[k])) {
+          SendKline(id, st, iv, *c, false, now);
+          ks.due = now + (interval == KlineInterval::k1s ? 1000 : 2000);
+        }
+        st.force[k] = false;
+      }
+    }
+  }
+
   // "btcusdt@depth@100ms" -> (symbol, kind); false when not a known stream.
   bool Parse(std::string_view name, SymbolId* id, Kind* kind) const {
+    if (name == kSuffix[kMiniArr]) {
+      *id = 0;
+      *kind = kMiniArr;
+      return true;
+    }
     size_t at = name.find('@');
     if (at == std::string_view::npos) return false;
     std::string_view sym = name.substr(0, at), rest = name.substr(at);
     int k = -1;
-    for (int i = 0; i < kNumKinds; ++i) {
+    for (int i = 0; i < kMiniArr; ++i) {
       if (kSuffix[i] == rest) k = i;
     }
     if (k < 0) return false;
@@ -190,7 +470,15 @@ struct StreamHub::Impl {
     Kind k;
     if (!Parse(name, &id, &k)) return;
     s->names.emplace_back(name);
-    symbols[id].subs[k].push_back(s);
+    if (k == kMiniArr) {
+      arr_subs.push_back(s);
+    } else {
+      symbols[id].subs[k].push_back(s);
+      symbols[id].force[k] = true;
+      if (k >= kKline && symbols[id].subs[k].size() == 1) {
+        symbols[id].klines[k - kKline] = KlineState{};  // forget an old interval
+      }
+    }
   }
   void Unsubscribe(Session* s, std::string_view name) {
     auto it = std::find(s->names.begin(), s->names.end(), name);
@@ -199,7 +487,7 @@ struct StreamHub::Impl {
     SymbolId id;
     Kind k;
     if (!Parse(name, &id, &k)) return;
-    auto& v = symbols[id].subs[k];
+    auto& v = k == kMiniArr ? arr_subs : symbols[id].subs[k];
     v.erase(std::remove(v.begin(), v.end(), s), v.end());
   }
 
@@ -208,6 +496,7 @@ struct StreamHub::Impl {
   mutable std::mutex mu;
   std::vector<SymbolStreams> symbols;  // the vector itself is immutable
   std::unordered_set<Session*> sessions;
+  std::vector<Session*> arr_subs;  // !miniTicker@arr
   std::condition_variable stop_cv;
   bool stop = false;
 };
@@ -445,6 +734,7 @@ void StreamHub::OnEvent(const protocol::Event& e) {
     return;
   }
   if (e.type != protocol::EventType::kTrade) return;
+  ++st.trades;
   if (!st.subs[kTrade].empty()) {
     auto ts = m.market.RecentTrades(e.symbol, 1);
     if (!ts.empty()) {
@@ -477,13 +767,22 @@ void StreamHub::OnEvent(const protocol::Event& e) {
 
 void StreamHub::Flush(int64_t now_ms) {
   Impl& m = *impl_;
-  std::lock_guard<std::mutex> lock(m.mu);
+  std::unique_lock<std::mutex> lock(m.mu);
+  std::string arr;  // !miniTicker@arr: the changed symbols' mini tickers
   for (size_t i = 0; i < m.symbols.size(); ++i) {
     SymbolStreams& st = m.symbols[i];
     const auto id = static_cast<SymbolId>(i);
     m.EmitAgg(id, st);
     m.FlushDepth(id, st, st.fast, options_.depth_fast_ms, now_ms, kDepth100, kNumKinds);
     m.FlushDepth(id, st, st.slow, options_.depth_slow_ms, now_ms, kDepth, kDepth1000);
+    m.FlushPartial(id, st, 0, options_.depth_slow_ms, now_ms, lock);
+    m.FlushPartial(id, st, 1, options_.depth_fast_ms, now_ms, lock);
+    m.FlushTicker(id, st, options_.ticker_ms, now_ms, &arr, lock);
+    m.FlushKlines(id, st, now_ms, lock);
+  }
+  if (!arr.empty()) {
+    arr.push_back(']');
+    m.Publish(m.arr_subs, "", kSuffix[kMiniArr], arr);
   }
 }
 

@@ -242,6 +242,107 @@ TEST_F(StreamHubTest, DepthSnapshotPlusDiffsEqualsBook) {
   EXPECT_EQ(prev_u, book.last_update_id);
 }
 
+TEST_F(StreamHubTest, PartialDepthEveryIntervalWhenChanged) {
+  WsClient c(server_.port(), "/ws/btcusdt@depth5@100ms");
+  WsClient c20(server_.port(), "/stream?streams=btcusdt@depth20");
+  Level(Side::kBuy, 4'000'000, 50'000, 1);
+  Level(Side::kBuy, 3'999'900, 20'000, 2);
+  for (int i = 0; i < 6; ++i) Level(Side::kSell, 4'000'100 + 100 * i, 1'000, 3 + i);
+  hub_.Flush(kNowMs);
+  const std::string asks5 =
+      R"([["40001.00000000","0.01000000"],["40002.00000000","0.01000000"],)"
+      R"(["40003.00000000","0.01000000"],["40004.00000000","0.01000000"],)"
+      R"(["40005.00000000","0.01000000"]])";
+  const std::string asks6 = asks5.substr(0, asks5.size() - 1) + R"(,["40006.00000000","0.01000000"]])";
+  EXPECT_EQ(c.Read(), R"({"lastUpdateId":8,"bids":[["40000.00000000","0.50000000"],)"
+                      R"(["39999.00000000","0.20000000"]],"asks":)" + asks5 + "}");
+  EXPECT_EQ(c20.Read(), R"({"stream":"btcusdt@depth20","data":{"lastUpdateId":8,"bids":)"
+                        R"([["40000.00000000","0.50000000"],["39999.00000000","0.20000000"]],)"
+                        R"("asks":)" + asks6 + "}}");
+  hub_.Flush(kNowMs + 100);  // unchanged: nothing
+  Level(Side::kBuy, 4'000'000, 0, 9);
+  hub_.Flush(kNowMs + 150);  // not due
+  hub_.Flush(kNowMs + 200);
+  EXPECT_EQ(c.Read(), R"({"lastUpdateId":9,"bids":[["39999.00000000","0.20000000"]],"asks":)" +
+                          asks5 + "}");
+  hub_.Flush(kNowMs + 1000);
+  EXPECT_EQ(c20.Read(), R"({"stream":"btcusdt@depth20","data":{"lastUpdateId":9,"bids":)"
+                        R"([["39999.00000000","0.20000000"]],"asks":)" + asks6 + "}}");
+}
+
+namespace {
+const char kMini[] =
+    R"({"e":"24hrMiniTicker","E":1700000000000,"s":"BTCUSDT","c":"40001.00000000",)"
+    R"("o":"40000.00000000","h":"40001.00000000","l":"40000.00000000","v":"0.30000000",)"
+    R"("q":"12000.20000000"})";
+}  // namespace
+
+TEST_F(StreamHubTest, TickersEverySecondWhenChanged) {
+  WsClient c(server_.port(),
+             "/stream?streams=btcusdt@miniTicker/btcusdt@ticker/!miniTicker@arr");
+  WsClient raw(server_.port(), "/ws/!miniTicker@arr");
+  hub_.Flush(kNowMs - 2000);  // never traded: nothing
+  Trade(4'000'000, 10'000, Side::kSell, kNowMs - 1000, 1, 7);
+  Trade(4'000'100, 20'000, Side::kBuy, kNowMs - 500, 2, 8);
+  hub_.Flush(kNowMs);
+  EXPECT_EQ(c.Read(), std::string(R"({"stream":"btcusdt@miniTicker","data":)") + kMini + "}");
+  EXPECT_EQ(c.Read(),
+            R"({"stream":"btcusdt@ticker","data":{"e":"24hrTicker","E":1700000000000,)"
+            R"("s":"BTCUSDT","p":"1.00000000","P":"0.002","w":"40000.66666666",)"
+            R"("x":"0.00000000","c":"40001.00000000","Q":"0.20000000","b":"0.00000000",)"
+            R"("B":"0.00000000","a":"0.00000000","A":"0.00000000","o":"40000.00000000",)"
+            R"("h":"40001.00000000","l":"40000.00000000","v":"0.30000000",)"
+            R"("q":"12000.20000000","O":1699913600000,"C":1700000000000,"F":1,"L":2,"n":2}})");
+  EXPECT_EQ(c.Read(), std::string(R"({"stream":"!miniTicker@arr","data":[)") + kMini + "]}");
+  EXPECT_EQ(raw.Read(), std::string("[") + kMini + "]");
+  hub_.Flush(kNowMs + 500);   // not due
+  hub_.Flush(kNowMs + 1000);  // unchanged
+  Level(Side::kBuy, 3'999'900, 10'000, 3);  // only the full ticker changes
+  hub_.Flush(kNowMs + 2000);
+  std::string m = c.Read();
+  EXPECT_EQ(m.substr(0, 83), R"({"stream":"btcusdt@ticker","data":{"e":"24hrTicker","E":1700000002000,"s":"BTCUSDT")");
+  EXPECT_NE(m.find(R"("b":"39999.00000000","B":"0.10000000")"), std::string::npos) << m;
+}
+
+TEST_F(StreamHubTest, KlineOnTradesAndAtClose) {
+  WsClient c(server_.port(), "/ws/btcusdt@kline_1m");
+  Trade(4'000'000, 10'000, Side::kSell, kNowMs - 1000, 1, 7);
+  Trade(4'000'100, 20'000, Side::kBuy, kNowMs - 500, 2, 8);
+  hub_.Flush(kNowMs);  // just subscribed: the current kline
+  EXPECT_EQ(c.Read(),
+            R"({"e":"kline","E":1700000000000,"s":"BTCUSDT","k":{"t":1699999980000,)"
+            R"("T":1700000039999,"s":"BTCUSDT","i":"1m","f":1,"L":2,"o":"40000.00000000",)"
+            R"("c":"40001.00000000","h":"40001.00000000","l":"40000.00000000",)"
+            R"("v":"0.30000000","n":2,"x":false,"q":"12000.20000000","V":"0.10000000",)"
+            R"("Q":"4000.00000000","B":"0"}})");
+  Trade(4'000'200, 10'000, Side::kSell, kNowMs + 100, 3, 9);
+  hub_.Flush(kNowMs + 1000);  // within 2 s of the last update
+  hub_.Flush(kNowMs + 2000);
+  const std::string k3 =
+      R"("T":1700000039999,"s":"BTCUSDT","i":"1m","f":1,"L":3,"o":"40000.00000000",)"
+      R"("c":"40002.00000000","h":"40002.00000000","l":"40000.00000000",)"
+      R"("v":"0.40000000","n":3,)";
+  const std::string k3tail = R"("q":"16000.40000000","V":"0.20000000","Q":"8000.20000000","B":"0"}})";
+  EXPECT_EQ(c.Read(), R"({"e":"kline","E":1700000002000,"s":"BTCUSDT","k":{"t":1699999980000,)" +
+                          k3 + R"("x":false,)" + k3tail);
+  hub_.Flush(kNowMs + 39'999);  // still open, no trade: nothing
+  // A trade of the next interval before the Flush that sees the close.
+  Trade(4'000'300, 10'000, Side::kSell, kNowMs + 40'010, 4, 10);
+  hub_.Flush(kNowMs + 40'050);
+  EXPECT_EQ(c.Read(), R"({"e":"kline","E":1700000040050,"s":"BTCUSDT","k":{"t":1699999980000,)" +
+                          k3 + R"("x":true,)" + k3tail);
+  EXPECT_EQ(c.Read(),
+            R"({"e":"kline","E":1700000040050,"s":"BTCUSDT","k":{"t":1700000040000,)"
+            R"("T":1700000099999,"s":"BTCUSDT","i":"1m","f":4,"L":4,"o":"40003.00000000",)"
+            R"("c":"40003.00000000","h":"40003.00000000","l":"40003.00000000",)"
+            R"("v":"0.10000000","n":1,"x":false,"q":"4000.30000000","V":"0.10000000",)"
+            R"("Q":"4000.30000000","B":"0"}})");
+  // That interval closes in turn.
+  hub_.Flush(kNowMs + 100'000);
+  EXPECT_EQ(c.Read().substr(0, 86),
+            R"({"e":"kline","E":1700000100000,"s":"BTCUSDT","k":{"t":1700000040000,"T":1700000099999,)");
+}
+
 // A session that stops reading is closed ("slow consumer"); the others keep
 // receiving.
 TEST(WsSessionTest, SlowConsumerIsClosedOthersContinue) {

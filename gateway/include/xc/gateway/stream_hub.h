@@ -17,6 +17,25 @@
 //                      every level changed in the interval, with its final
 //                      quantity ("0.00000000": gone)
 //   <sym>@bookTicker   {"u","s","b","B","a","A"} (no "e", as Binance)
+//   <sym>@depth5, @depth10, @depth20 (+ "@100ms")
+//                      {"lastUpdateId","bids":[["p","q"]],"asks":[...]}: the
+//                      best N levels every 1000 ms (100 ms), when the book's
+//                      lastUpdateId changed or somebody subscribed since the
+//                      last send
+//   <sym>@miniTicker   {"e":"24hrMiniTicker","E","s","c","o","h","l","v","q"}
+//   !miniTicker@arr    [mini tickers of the symbols whose ticker changed]
+//   <sym>@ticker       {"e":"24hrTicker","E","s","p","P","w","x","c","Q","b","B",
+//                      "a","A","o","h","l","v","q","O","C","F","L","n"}
+//                      tickers: MarketData::Get24hTicker at E, every
+//                      ticker_ms when changed (or newly subscribed); never
+//                      for a symbol that has not traded
+//   <sym>@kline_<iv>   {"e":"kline","E","s","k":{"t","T","s","i","f","L","o",
+//                      "c","h","l","v","n","x","q","V","Q","B":"0"}} for
+//                      Binance's intervals (1s ... 1M): the current kline
+//                      (x false) after trades, at most every 1000 ms (1s) or
+//                      2000 ms (others), and on subscribing; the closed one
+//                      (x true) at the first Flush after its interval ended,
+//                      if it traded or was sent. f, L: -1 without trades
 // Control messages (one reply each, the id echoed as sent):
 //   {"method":"SUBSCRIBE","params":[...],"id":N}    {"result":null,"id":N}
 //     (a repeated SUBSCRIBE is acknowledged again: ccxt resubscribes so)
@@ -49,10 +68,19 @@
 // HttpServer it is registered with having stopped (sessions call back into
 // it until the server's Stop() returns).
 // Cost: per event O(subscribers of its streams) posts, plus a MarketData
-// query for trades and book tickers when somebody listens to them.
+// query for trades and book tickers when somebody listens to them. Per
+// Flush and symbol with subscribers: one GetDepth(20) per partial-depth
+// speed due, one Get24hTicker per second (every symbol while
+// !miniTicker@arr has subscribers), one Klines query per subscribed
+// interval with a trade or a close to send.
 //
-// Not yet: @miniTicker, @ticker, @kline_<iv>, !miniTicker@arr, SET_PROPERTY
-// and GET_PROPERTY (answered with code 2).
+// Timed streams (partial depth, tickers, klines) are produced in Flush,
+// which queries MarketData only for streams that have subscribers; the
+// pump thread's OnEvent only counts the trade for them.
+//
+// Not yet: <sym>@ticker_<window>, !ticker@arr, @avgPrice, SET_PROPERTY and
+// GET_PROPERTY (answered with code 2). Flush releases the hub's mutex
+// around its MarketData queries, so OnEvent waits only for formatting.
 
 #include <condition_variable>
 #include <cstddef>
@@ -76,6 +104,7 @@ class StreamHub {
   struct Options {
     int64_t depth_fast_ms = 100;   // @depth@100ms
     int64_t depth_slow_ms = 1000;  // @depth, @depth@1000ms
+    int64_t ticker_ms = 1000;      // @miniTicker, @ticker, !miniTicker@arr
     // Run a thread that calls Flush(clock now) every depth_fast_ms. Off:
     // the owner calls Flush (tests, for exact timing).
     bool flush_thread = true;
@@ -96,7 +125,7 @@ class StreamHub {
   void OnEvent(const protocol::Event& e);
 
   // Sends the depth events due at `now_ms` (each speed at most once per
-  // its interval) and the pending aggregate trades. Any one thread at a time.
+  // its interval), the pending aggregate trades, and the timed streams due. Any one thread at a time.
   void Flush(int64_t now_ms);
 
   // Open sessions (any thread; for tests and metrics).
