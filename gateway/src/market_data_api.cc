@@ -10,6 +10,7 @@ namespace xc::gateway {
 namespace os = xc::order_service;
 using internal::Amt;
 using internal::AmtValue;
+using internal::AppendLevels;
 using internal::AppendInt;
 using internal::Int;
 using internal::SetError;
@@ -25,18 +26,6 @@ thread_local RequestParams tl_md_params;
 
 constexpr int64_t kHourMs = 3'600'000;
 
-void AppendLevels(const std::vector<MarketData::Level>& levels, std::string* out) {
-  out->push_back('[');
-  for (size_t i = 0; i < levels.size(); ++i) {
-    if (i) out->push_back(',');
-    out->push_back('[');
-    AmtValue(levels[i].price, out);
-    out->push_back(',');
-    AmtValue(levels[i].qty, out);
-    out->push_back(']');
-  }
-  out->push_back(']');
-}
 
 void SymbolOpen(const std::string& name, std::string* out) {
   out->append("{\"symbol\":\"");
@@ -163,9 +152,9 @@ void MarketDataApi::Depth(const HttpRequest& req, HttpResponse& resp) const {
   out.append("{\"lastUpdateId\":");
   AppendInt(static_cast<int64_t>(d.last_update_id), &out);
   out.append(",\"bids\":");
-  AppendLevels(d.bids, &out);
+  AppendLevels(d.bids, d.bids.size(), &out);
   out.append(",\"asks\":");
-  AppendLevels(d.asks, &out);
+  AppendLevels(d.asks, d.asks.size(), &out);
   out.push_back('}');
 }
 

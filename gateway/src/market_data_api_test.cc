@@ -1,6 +1,7 @@
 #include "xc/gateway/market_data_api.h"
 
 #include <gtest/gtest.h>
+#include "xc/gateway/testing/market_events.h"
 #include <simdjson.h>
 
 #include <string>
@@ -20,10 +21,6 @@ using testing::TestResponse;
 
 constexpr int64_t kNowMs = 1'700'000'000'000;
 
-class TestClock : public WallClock {
- public:
-  protocol::Timestamp NowNanos() const override { return kNowMs * 1'000'000; }
-};
 
 std::vector<os::SymbolConfig> Configs() {
   os::SymbolConfig btc;
@@ -55,25 +52,11 @@ class MarketDataApiTest : public ::testing::Test {
   ~MarketDataApiTest() override { server_.Stop(); }
 
   void Level(Side s, int64_t price, int64_t qty, protocol::Seq seq) {
-    Event e;
-    e.type = EventType::kLevelChanged;
-    e.side = s;
-    e.price = price;
-    e.qty = qty;
-    e.seq = seq;
-    md_.OnEvent(e);
+    md_.OnEvent(testing::LevelEvent(s, price, qty, seq));
   }
   void Trade(int64_t price, int64_t qty, Side maker, int64_t ms, protocol::Seq seq,
              protocol::OrderId taker) {
-    Event e;
-    e.type = EventType::kTrade;
-    e.side = maker;
-    e.price = price;
-    e.qty = qty;
-    e.ts = ms * 1'000'000;
-    e.seq = seq;
-    e.order_id = taker;
-    md_.OnEvent(e);
+    md_.OnEvent(testing::TradeEvent(price, qty, maker, ms, seq, taker));
   }
 
   TestResponse Get(std::string_view target) {
@@ -81,7 +64,7 @@ class MarketDataApiTest : public ::testing::Test {
     return c.Request("GET", target);
   }
 
-  TestClock clock_;
+  testing::FixedClock clock_{kNowMs};
   MarketData md_;
   MarketDataApi api_;
   HttpServer server_;

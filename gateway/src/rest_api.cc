@@ -478,10 +478,14 @@ std::optional<ApiError> RestApi::SymbolParam(const RequestParams& p,
 }
 
 // The order parameters shared by POST /order, /order/test and
-// /order/cancelReplace into *r and *rt (user, symbol and now are the
-// caller's).
-static std::optional<ApiError> OrderParams(const RequestParams& p, os::PlaceOrderRequest* r,
+// /order/cancelReplace into *r (with `user` and `symbol`) and *rt (now is
+// the caller's).
+static std::optional<ApiError> OrderParams(const RequestParams& p, protocol::UserId user,
+                                           std::string_view symbol, os::PlaceOrderRequest* r,
                                            RespType* rt) {
+  r->user = user;
+  r->symbol.assign(symbol);
+  *rt = RespType::kAck;
   std::string_view side_s, type_s;
   if (auto e = Mandatory(p, "side", &side_s)) return e;
   if (auto e = Mandatory(p, "type", &type_s)) return e;
@@ -539,10 +543,8 @@ void RestApi::NewOrder(const HttpRequest& req, HttpResponse& resp) const {
   std::string_view symbol;
   if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
   os::PlaceOrderRequest r;
-  r.user = key->user;
-  r.symbol.assign(symbol);
-  RespType rt = RespType::kAck;
-  if (auto e = OrderParams(p, &r, &rt)) return SetError(*e, resp);
+  RespType rt;
+  if (auto e = OrderParams(p, key->user, symbol, &r, &rt)) return SetError(*e, resp);
   r.now = clock_.NowNanos();
 
   os::ApiResult<os::OrderInfo> placed = orders_.PlaceOrder(r);
@@ -557,10 +559,8 @@ void RestApi::TestOrder(const HttpRequest& req, HttpResponse& resp) const {
   std::string_view symbol;
   if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
   os::PlaceOrderRequest r;
-  r.user = key->user;
-  r.symbol.assign(symbol);
-  RespType rt = RespType::kAck;
-  if (auto e = OrderParams(p, &r, &rt)) return SetError(*e, resp);
+  RespType rt;
+  if (auto e = OrderParams(p, key->user, symbol, &r, &rt)) return SetError(*e, resp);
   bool rates = false;
   if (auto v = p.Get("computeCommissionRates")) {
     if (*v == "true") {
@@ -890,10 +890,8 @@ void RestApi::CancelReplace(const HttpRequest& req, HttpResponse& resp) const {
     }
     cancel_id = *v;
   }
-  r.order.user = key->user;
-  r.order.symbol.assign(symbol);
-  RespType rt = RespType::kAck;
-  if (auto e = OrderParams(p, &r.order, &rt)) return SetError(*e, resp);
+  RespType rt;
+  if (auto e = OrderParams(p, key->user, symbol, &r.order, &rt)) return SetError(*e, resp);
   const protocol::Timestamp now = clock_.NowNanos();
   r.cancel.now = now;
   r.order.now = now;

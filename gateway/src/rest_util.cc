@@ -56,6 +56,23 @@ void AmtValue(int64_t units, std::string* out) {
   out->push_back('"');
 }
 
+void LevelValue(int64_t price, int64_t qty, std::string* out) {
+  out->push_back('[');
+  AmtValue(price, out);
+  out->push_back(',');
+  AmtValue(qty, out);
+  out->push_back(']');
+}
+
+void AppendLevels(const std::vector<MarketData::Level>& levels, size_t max, std::string* out) {
+  out->push_back('[');
+  for (size_t i = 0; i < levels.size() && i < max; ++i) {
+    if (i) out->push_back(',');
+    LevelValue(levels[i].price, levels[i].qty, out);
+  }
+  out->push_back(']');
+}
+
 void Amt(std::string_view name, int64_t units, std::string* out) {
   out->append(",\"").append(name).append("\":");
   AmtValue(units, out);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "xc/gateway/http_server.h"
+#include "xc/gateway/market_data.h"
 #include "xc/gateway/params.h"
 #include "xc/order_service/api_error.h"
 #include "xc/protocol/types.h"
@@ -42,6 +43,10 @@ void AppendInt(int64_t v, std::string* out);
 void Amt(std::string_view name, int64_t units, std::string* out);
 // "<8-decimal amount>" with its quotes
 void AmtValue(int64_t units, std::string* out);
+// ["<price>","<qty>"]: one book level as Binance writes it (depth, streams)
+void LevelValue(int64_t price, int64_t qty, std::string* out);
+// [level, ...] of the first `max` levels
+void AppendLevels(const std::vector<MarketData::Level>& levels, size_t max, std::string* out);
 // ,"name":"<escaped text>"
 void Str(std::string_view name, std::string_view v, std::string* out);
 // ,"name":<integer>

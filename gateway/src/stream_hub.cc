@@ -202,11 +202,7 @@ struct StreamHub::Impl {
         for (const auto& [p, q] : m) {
           if (!first) d.push_back(',');
           first = false;
-          d.push_back('[');
-          AmtValue(p * tick, &d);
-          d.push_back(',');
-          AmtValue(q * step, &d);
-          d.push_back(']');
+          internal::LevelValue(p * tick, q * step, &d);
         }
         d.push_back(']');
       };
@@ -245,22 +241,10 @@ struct StreamHub::Impl {
       sent = d.last_update_id;
       std::string s = "{\"lastUpdateId\":";
       AppendInt(static_cast<int64_t>(d.last_update_id), &s);
-      auto levels = [&](const std::vector<MarketData::Level>& v) {
-        s.push_back('[');
-        for (size_t j = 0; j < v.size() && j < kPartialLevels[i]; ++j) {
-          if (j) s.push_back(',');
-          s.push_back('[');
-          AmtValue(v[j].price, &s);
-          s.push_back(',');
-          AmtValue(v[j].qty, &s);
-          s.push_back(']');
-        }
-        s.push_back(']');
-      };
       Key("bids", &s);
-      levels(d.bids);
+      internal::AppendLevels(d.bids, kPartialLevels[i], &s);
       Key("asks", &s);
-      levels(d.asks);
+      internal::AppendLevels(d.asks, kPartialLevels[i], &s);
       s.push_back('}');
       Publish(st, k, s);
     }

@@ -5,6 +5,7 @@
 #include "xc/order_service/decimal.h"
 
 #include <gtest/gtest.h>
+#include "xc/gateway/testing/market_events.h"
 #include <simdjson.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -35,10 +36,6 @@ using protocol::Side;
 
 constexpr int64_t kNowMs = 1'700'000'000'000;
 
-class TestClock : public WallClock {
- public:
-  protocol::Timestamp NowNanos() const override { return kNowMs * 1'000'000; }
-};
 
 std::vector<os::SymbolConfig> Configs() {
   os::SymbolConfig btc;
@@ -101,28 +98,14 @@ class StreamHubTest : public ::testing::Test {
     hub_.OnEvent(e);
   }
   void Level(Side s, int64_t price, int64_t qty, protocol::Seq seq) {
-    Event e;
-    e.type = EventType::kLevelChanged;
-    e.side = s;
-    e.price = price;
-    e.qty = qty;
-    e.seq = seq;
-    Feed(e);
+    Feed(testing::LevelEvent(s, price, qty, seq));
   }
   void Trade(int64_t price, int64_t qty, Side maker, int64_t ms, protocol::Seq seq,
              protocol::OrderId taker) {
-    Event e;
-    e.type = EventType::kTrade;
-    e.side = maker;
-    e.price = price;
-    e.qty = qty;
-    e.ts = ms * 1'000'000;
-    e.seq = seq;
-    e.order_id = taker;
-    Feed(e);
+    Feed(testing::TradeEvent(price, qty, maker, ms, seq, taker));
   }
 
-  TestClock clock_;
+  testing::FixedClock clock_{kNowMs};
   MarketData md_;
   StreamHub hub_;
   HttpServer server_;
