@@ -222,7 +222,8 @@ void MarketData::OnEvent(const protocol::Event& e) {
 }
 
 void MarketData::ResetBook(protocol::SymbolId symbol, std::vector<std::pair<Price, Qty>> bids,
-                           std::vector<std::pair<Price, Qty>> asks, protocol::Seq seq) {
+                           std::vector<std::pair<Price, Qty>> asks, protocol::Seq seq,
+                           Price last_trade) {
   if (symbol >= symbols_.size()) return;
   SymbolState& s = *symbols_[symbol];
   std::lock_guard<std::mutex> lock(s.mu);
@@ -235,6 +236,7 @@ void MarketData::ResetBook(protocol::SymbolId symbol, std::vector<std::pair<Pric
     if (q > 0) s.asks[p] = q;
   }
   s.last_update_id = seq;
+  if (last_trade != 0) s.last_price = last_trade * s.tick;
 }
 
 MarketData::Depth MarketData::GetDepth(protocol::SymbolId symbol, size_t limit) const {
@@ -262,6 +264,16 @@ MarketData::BookTicker MarketData::GetBookTicker(protocol::SymbolId symbol) cons
   if (!s.asks.empty())
     b.ask = Level{s.asks.begin()->first * s.tick, s.asks.begin()->second * s.step};
   return b;
+}
+
+MarketData::TopTicks MarketData::GetTopTicks(protocol::SymbolId symbol) const {
+  const SymbolState& s = *symbols_[symbol];
+  TopTicks t;
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (!s.bids.empty()) t.bid = s.bids.begin()->first;
+  if (!s.asks.empty()) t.ask = s.asks.begin()->first;
+  t.last = s.last_price / s.tick;
+  return t;
 }
 
 std::vector<MarketData::Trade> MarketData::RecentTrades(protocol::SymbolId symbol,

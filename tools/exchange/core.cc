@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "xc/protocol/check.h"
 
 namespace xc::exchange {
 namespace {
@@ -46,10 +47,10 @@ Core::Core(const order_service::SymbolTable* symbols, CoreOptions options,
     : symbols_(symbols),
       options_(std::move(options)),
       clock_(clock),
-      books_(symbols->size()),
-      quotes_(new Quote3[symbols->size()]),
       posted_(options_.partitions, 0),
-      scratch_(options_.partitions) {}
+      scratch_(options_.partitions) {
+  XC_CHECK(options_.market != nullptr);
+}
 
 Core::~Core() { Stop(); }
 
@@ -155,29 +156,16 @@ absl::StatusOr<size_t> Core::FinishRecovery(protocol::Seq engine_seq, const engi
   std::vector<engine::LevelView> levels;
   for (const auto& spec : symbols_->symbols()) {
     const engine::OrderBook* b = shard.book(spec.id);
-    if (b == nullptr) continue;
+    if (b == nullptr || !options_.on_book_reset) continue;
     levels.resize(b->resting_orders() + 1);
-    Book& book = books_[spec.id];
-    book.bids.clear();
-    book.asks.clear();
+    std::vector<std::pair<protocol::Price, protocol::Qty>> sides[2];
     for (protocol::Side side : {protocol::Side::kBuy, protocol::Side::kSell}) {
       const size_t k = b->Depth(side, levels.data(), levels.size());
-      for (size_t i = 0; i < k; ++i) {
-        if (side == protocol::Side::kBuy) {
-          book.bids[levels[i].price] = levels[i].total;
-        } else {
-          book.asks[levels[i].price] = levels[i].total;
-        }
-      }
+      auto& out = sides[side == protocol::Side::kBuy ? 0 : 1];
+      for (size_t i = 0; i < k; ++i) out.emplace_back(levels[i].price, levels[i].total);
     }
-    if (options_.on_book_reset) {
-      options_.on_book_reset(spec.id, {book.bids.begin(), book.bids.end()},
-                             {book.asks.begin(), book.asks.end()}, engine_seq);
-    }
-    Quote3& q = quotes_[spec.id];
-    q.bid.store(book.bids.empty() ? 0 : book.bids.begin()->first);
-    q.ask.store(book.asks.empty() ? 0 : book.asks.begin()->first);
-    q.last.store(b->last_trade_price());
+    options_.on_book_reset(spec.id, std::move(sides[0]), std::move(sides[1]), engine_seq,
+                           b->last_trade_price());
   }
   through_ = engine_seq;
   return resend_.size();
@@ -211,32 +199,6 @@ void Core::Stop() {
   for (auto& w : workers_) w->Stop();
 }
 
-void Core::ApplyMarket(const protocol::Event& e) {
-  if (e.symbol >= books_.size()) return;
-  Quote3& q = quotes_[e.symbol];
-  if (e.type == protocol::EventType::kTrade) {
-    q.last.store(e.price, std::memory_order_relaxed);
-    return;
-  }
-  if (e.type != protocol::EventType::kLevelChanged) return;
-  Book& b = books_[e.symbol];
-  if (e.side == protocol::Side::kBuy) {
-    if (e.qty == 0) {
-      b.bids.erase(e.price);
-    } else {
-      b.bids[e.price] = e.qty;
-    }
-    q.bid.store(b.bids.empty() ? 0 : b.bids.begin()->first, std::memory_order_relaxed);
-  } else {
-    if (e.qty == 0) {
-      b.asks.erase(e.price);
-    } else {
-      b.asks[e.price] = e.qty;
-    }
-    q.ask.store(b.asks.empty() ? 0 : b.asks.begin()->first, std::memory_order_relaxed);
-  }
-}
-
 void Core::Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through) {
   through_ = through;
   // A partition with no event in this round still hears of the seq now and
@@ -268,7 +230,6 @@ void Core::PumpLoop() {
     const size_t got = runner_->PollEvents(
         [&](const protocol::Event& e) {
           buf.push_back(e);
-          ApplyMarket(e);
           if (options_.on_market_event) options_.on_market_event(e);
         },
         kMaxPoll);
@@ -315,11 +276,11 @@ void Core::Send(const protocol::Command& cmd) {
 
 order_service::MarketQuote Core::Quote(protocol::SymbolId symbol) const {
   order_service::MarketQuote q;
-  if (symbol >= books_.size()) return q;
-  const Quote3& s = quotes_[symbol];
-  q.best_bid = s.bid.load(std::memory_order_relaxed);
-  q.best_ask = s.ask.load(std::memory_order_relaxed);
-  q.last = s.last.load(std::memory_order_relaxed);
+  if (symbol >= symbols_->size()) return q;
+  const gateway::MarketData::TopTicks t = options_.market->GetTopTicks(symbol);
+  q.best_bid = t.bid;
+  q.best_ask = t.ask;
+  q.last = t.last;
   return q;
 }
 

@@ -26,14 +26,14 @@
 // kills the process at random points and checks it (tests/exchange_crash_test).
 //
 // Threads: Send from any worker thread (one mutex makes the runner's single
-// producer role safe); the pump thread owns the quote books and polls the
-// runner; admin calls from any thread. Setup (Recover, DeliverRecovered,
+// producer role safe); the pump thread polls the runner and feeds market data
+// (CoreOptions::on_market_event), from which Quote reads the reference
+// prices; admin calls from any thread. Setup (Recover, DeliverRecovered,
 // FinishRecovery, Start) on one thread before anything runs.
 
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "xc/engine/node/shard_runner.h"
 #include "xc/engine/shard.h"
+#include "xc/gateway/market_data.h"
 #include "xc/gateway/rest_api.h"
 #include "xc/order_service/engine_link.h"
 #include "xc/order_service/partition_log.h"
@@ -60,12 +61,17 @@ struct CoreOptions {
   bool sync = true;
   // How long a client request waits for the order service + engine.
   std::chrono::milliseconds timeout{10'000};
-  // Called on the pump thread for every engine event (market data), in order.
+  // Called on the pump thread for every engine event (market data), in order,
+  // before the partitions get them.
   std::function<void(const protocol::Event&)> on_market_event;
+  // The market data on_market_event keeps (and on_book_reset seeds): the
+  // partitions' reference prices (Core::Quote) are read from it. Required.
+  const gateway::MarketData* market = nullptr;
   // Called by FinishRecovery with each recovered book (ticks, lots; best
-  // first), for market data.
+  // first), the engine seq and the last trade price (ticks), for market data.
   std::function<void(protocol::SymbolId, std::vector<std::pair<protocol::Price, protocol::Qty>>,
-                     std::vector<std::pair<protocol::Price, protocol::Qty>>, protocol::Seq)>
+                     std::vector<std::pair<protocol::Price, protocol::Qty>>, protocol::Seq,
+                     protocol::Price)>
       on_book_reset;
   // Called once when a partition log fails (the process must exit).
   std::function<void()> on_fatal;
@@ -134,15 +140,7 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
   const order_service::PartitionWorker& worker(size_t i) const { return *workers_[i]; }
 
  private:
-  struct Book {  // pump thread (setup thread before Start)
-    std::map<protocol::Price, protocol::Qty, std::greater<>> bids;
-    std::map<protocol::Price, protocol::Qty> asks;
-  };
-  struct Quote3 {  // written by the pump, read by workers
-    std::atomic<protocol::Price> bid{0}, ask{0}, last{0};
-  };
   void PumpLoop();
-  void ApplyMarket(const protocol::Event& e);
   // Splits complete groups [0, n) by owning partition and posts them.
   void Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through);
 
@@ -157,8 +155,6 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
   std::vector<protocol::Command> resend_;
 
   std::mutex send_mu_;  // the runner's producer role
-  std::vector<Book> books_;
-  std::unique_ptr<Quote3[]> quotes_;
   std::vector<protocol::Seq> posted_;  // pump: last `through` posted per partition
   protocol::Seq through_ = 0;          // pump: the last complete group's seq
   std::vector<std::vector<protocol::Event>> scratch_;  // pump: per partition

@@ -191,9 +191,10 @@ int Run(int argc, char** argv) {
   };
   // ---- end WebSocket market streams ----
   core_opts.on_book_reset = [&market](protocol::SymbolId id, auto bids, auto asks,
-                                      protocol::Seq seq) {
-    market.ResetBook(id, std::move(bids), std::move(asks), seq);
+                                      protocol::Seq seq, protocol::Price last) {
+    market.ResetBook(id, std::move(bids), std::move(asks), seq, last);
   };
+  core_opts.market = &market;
   Core core(&*table, core_opts, &clock);
   {
     std::string report;

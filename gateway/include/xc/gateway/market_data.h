@@ -116,9 +116,12 @@ class MarketData {
   // snapshot) with these levels (ticks, lots; any order, qty > 0), whose
   // lastUpdateId is `seq`. Trades and statistics are kept. Unknown symbol:
   // ignored.
+  // `last_trade` (ticks, 0: none) is the engine's last trade price: LastPrice
+  // reports it until the next trade.
   void ResetBook(protocol::SymbolId symbol,
                  std::vector<std::pair<protocol::Price, protocol::Qty>> bids,
-                 std::vector<std::pair<protocol::Price, protocol::Qty>> asks, protocol::Seq seq);
+                 std::vector<std::pair<protocol::Price, protocol::Qty>> asks, protocol::Seq seq,
+                 protocol::Price last_trade = 0);
 
   // ---- Readers (any thread) ----
 
@@ -148,6 +151,13 @@ class MarketData {
     Level ask;
   };
   BookTicker GetBookTicker(protocol::SymbolId symbol) const;
+
+  // Best bid, best ask and last trade price in ticks (0: none), for the order
+  // service's reference prices (MarketView).
+  struct TopTicks {
+    protocol::Price bid = 0, ask = 0, last = 0;
+  };
+  TopTicks GetTopTicks(protocol::SymbolId symbol) const;
 
   struct Trade {
     uint64_t id = 0;
