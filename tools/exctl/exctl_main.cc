@@ -28,8 +28,7 @@ constexpr char kUsage[] =
     "       exctl [--admin URL] balance withdraw USERID ASSET AMOUNT\n"
     "URL: default $XC_ADMIN_URL or http://127.0.0.1:8081\n"
     "AMOUNT is an exact decimal string (\"1000.5\"); credit with a negative amount\n"
-    "also withdraws (refused if the free balance is short).\n"
-    "Note: the exchange keeps users and balances in memory only.\n";
+    "also withdraws (refused if the free balance is short).\n";
 
 int Usage() {
   std::fputs(kUsage, stderr);
