@@ -15,6 +15,7 @@ import connector from '@binance/connector';
 import { symbolsOf } from './lib/config.mjs';
 import { startExchange } from './lib/exchange.mjs';
 import { Ledger, fmt, notional, units } from './lib/money.mjs';
+import { waitFor } from './lib/util.mjs';
 
 const { Spot } = connector;
 
@@ -74,10 +75,17 @@ async function order(name, symbol, orderId) {
   return (await clients[name].getOrder(symbol, { orderId })).data;
 }
 
-// Answers wait for the engine (and the settlement of every owner), so
-// getOrder right after shows the final state: no polling.
+// An answer waits for the engine and for the settlement of its own user's
+// partition. The counterparty of a trade may belong to another partition,
+// which applies the same engine events on its own thread microseconds later,
+// so a read of the other side polls briefly (up to 5 s) before asserting.
+const settled = (fn, pred, what) => waitFor(fn, pred, { timeoutMs: 5000, intervalMs: 5, what })
+  .catch(() => fn());
+
 async function waitOrder(name, symbol, orderId, status, executedQty) {
-  const o = await order(name, symbol, orderId);
+  const o = await settled(() => order(name, symbol, orderId),
+    (x) => x.status === status && (executedQty === undefined || x.executedQty === executedQty),
+    `order ${orderId}`);
   assert.equal(o.status, status, `order ${orderId} of ${name}: ${JSON.stringify(o)}`);
   if (executedQty !== undefined) assert.equal(o.executedQty, executedQty, `order ${orderId} of ${name}: ${JSON.stringify(o)}`);
   return o;
@@ -101,8 +109,10 @@ async function balances(name) {
 async function checkBalances(name, locked = {}) {
   const uid = users[name].userId;
   const want = ledger.users.get(uid);
-  // Answers wait for settlement, so one read must already agree.
-  const b = await balances(name);
+  const agrees = (b) => [...want].every(([asset, u]) => b[asset]
+      && units(b[asset].free) + units(b[asset].locked) === u)
+    && Object.entries(locked).every(([asset, l]) => b[asset] && units(b[asset].locked) === units(l));
+  const b = await settled(() => balances(name), agrees, `balances of ${name}`);
   const what = `balances of ${name} = ${JSON.stringify([...want].map(([a, u]) => [a, fmt(u)]))} locked ${JSON.stringify(locked)}; got ${JSON.stringify(b)}`;
   for (const [asset, u] of want) {
     assert.ok(b[asset], what);
