@@ -17,6 +17,7 @@ import { symbolsOf } from './lib/config.mjs';
 import { startExchange } from './lib/exchange.mjs';
 import { accountBalances, httpRequest, ping } from './lib/http.mjs';
 import { Ledger, fmt, units } from './lib/money.mjs';
+import { waitFor } from './lib/util.mjs';
 
 const BTCUSDT = symbolsOf().BTCUSDT;
 
@@ -59,10 +60,15 @@ function fill({ buyer, seller, price, qty, makerSide }) {
 }
 
 // fetchOrder shows `status` ('open', 'closed', 'canceled', 'expired') and
-// `filled` (a decimal string) when given. Answers wait for the engine and
-// the settlement of every owner, so one read right after must agree.
+// `filled` (a decimal string) when given. An answer waits for the engine and
+// its own user's partition; a trade's counterparty may be settled by another
+// partition's thread microseconds later, so the read polls briefly (up to
+// 5 s) before asserting.
 async function waitOrder(name, id, status, filled) {
-  const o = await clients[name].fetchOrder(id, 'BTC/USDT');
+  const fetch = () => clients[name].fetchOrder(id, 'BTC/USDT');
+  const o = await waitFor(fetch, (x) => x.status === status
+      && (filled === undefined || units(x.filled.toFixed(8)) === units(filled)),
+  { timeoutMs: 5000, intervalMs: 5, what: `order ${id}` }).catch(() => fetch());
   assert.equal(o.status, status, `order ${id} of ${name}: ${JSON.stringify(o.info)}`);
   if (filled !== undefined) assert.equal(units(o.filled.toFixed(8)), units(filled), `order ${id} of ${name}: ${JSON.stringify(o.info)}`);
   return o;
@@ -79,7 +85,11 @@ function checkCreated(o, status, filled, trades) {
 // ccxt's floats); `locked` pins the locked part.
 async function checkBalances(name, locked = {}) {
   const want = ledger.users.get(users[name].userId);
-  const got = await accountBalances(ex.baseURL, users[name]);
+  const read = () => accountBalances(ex.baseURL, users[name]);
+  const agrees = (g) => [...want].every(([a, u]) => g[a] && units(g[a].free) + units(g[a].locked) === u)
+    && Object.entries(locked).every(([a, l]) => g[a] && units(g[a].locked) === units(l));
+  const got = await waitFor(read, agrees, { timeoutMs: 5000, intervalMs: 5, what: `balances of ${name}` })
+    .catch(() => read());
   const what = `balances of ${name} = ${JSON.stringify([...want].map(([a, u]) => [a, fmt(u)]))} locked ${JSON.stringify(locked)}; got ${JSON.stringify(got)}`;
   for (const [asset, u] of want) {
     assert.ok(got[asset], what);
