@@ -13,8 +13,16 @@
 // mass cancels and cancel-replaces by users spread over several partitions.
 // It also checks each partition's invariants after every step, and at the end
 // that journal replay rebuilds every partition's state.
+//
+// It also checks the user data events (user_events.h) the partitions produce
+// over the whole run: each order has exactly one NEW, before anything else of
+// it; the sum of its TRADE `l` is its executedQty and the sum of `n` its
+// commissions (myTrades); its last report has its final status; and the last
+// outboundAccountPosition of each user and asset equals Account().
 
 #include <deque>
+#include <map>
+#include <variant>
 #include <memory>
 #include <random>
 #include <set>
@@ -28,6 +36,7 @@
 #include "xc/order_service/engine_link.h"
 #include "xc/order_service/partition.h"
 #include "xc/order_service/symbol_table.h"
+#include "xc/order_service/user_events.h"
 #include "xc/protocol/check.h"
 
 namespace xc {
@@ -298,6 +307,7 @@ TEST_F(OrderServiceEngineTest, MoneyIsConservedOverLongRandomSequences) {
     ASSERT_TRUE(x.of(u).CreateUser(u).ok());
     users.push_back(u);
   }
+  for (size_t i = 0; i < x.partitions(); ++i) x.part(i).EnableUserEvents(true);
   std::set<PartitionId> used;
   for (UserId u : users) used.insert(order_service::PartitionOfUser(u, kPartitions));
   ASSERT_GE(used.size(), 3u) << "users should spread over partitions";
@@ -390,6 +400,65 @@ TEST_F(OrderServiceEngineTest, MoneyIsConservedOverLongRandomSequences) {
     EXPECT_GT(fees, 0) << table_->asset_name(a);
   }
   EXPECT_EQ(protocol::BugCount(), 0u);
+
+  // User events add up to the orders, trades and balances.
+  struct OrderSum {
+    int news = 0;
+    int reports = 0;
+    Amount l = 0, n = 0;
+    OrderStatus last = OrderStatus::kNew;
+  };
+  std::map<std::pair<UserId, protocol::OrderId>, OrderSum> sums;
+  std::map<std::pair<UserId, std::string>, BalanceInfo> last_pos;
+  size_t n_events = 0;
+  for (size_t i = 0; i < x.partitions(); ++i) {
+    std::vector<order_service::UserEvent> evs;
+    x.part(i).TakeUserEvents(&evs);
+    n_events += evs.size();
+    for (const order_service::UserEvent& e : evs) {
+      if (const auto* r = std::get_if<order_service::ExecutionReport>(&e)) {
+        OrderSum& s = sums[{r->user, r->order_id}];
+        if (r->execution_type == order_service::ExecutionType::kNew) {
+          EXPECT_EQ(s.reports, 0) << "NEW after another report of order " << r->order_id;
+          ++s.news;
+        }
+        ++s.reports;
+        if (r->execution_type == order_service::ExecutionType::kTrade) {
+          s.l += r->last_qty;
+          s.n += r->commission;
+          EXPECT_GT(r->last_qty, 0);
+        } else {
+          EXPECT_EQ(r->last_qty, 0);
+        }
+        s.last = r->status;
+      } else if (const auto* p = std::get_if<order_service::AccountPosition>(&e)) {
+        for (const BalanceInfo& b : p->balances) last_pos[{p->user, b.asset}] = b;
+      }
+    }
+  }
+  EXPECT_GT(n_events, 50000u);
+  size_t orders_checked = 0;
+  for (UserId u : users) {
+    Partition& p = x.of(u);
+    for (const char* sym : {"BTCUSDT", "ETHUSDT", "ETHBTC"}) {
+      std::map<protocol::OrderId, Amount> commissions;
+      for (const auto& t : p.MyTrades(u, sym).value()) commissions[t.order_id] += t.commission;
+      for (const OrderInfo& o : p.AllOrders(u, sym).value()) {
+        const OrderSum& s = sums[{u, o.order_id}];
+        EXPECT_EQ(s.news, 1) << "order " << o.order_id;
+        EXPECT_EQ(s.l, o.executed_qty) << "order " << o.order_id;
+        EXPECT_EQ(s.n, commissions[o.order_id]) << "order " << o.order_id;
+        EXPECT_EQ(s.last, o.status) << "order " << o.order_id;
+        ++orders_checked;
+      }
+    }
+    for (const BalanceInfo& b : p.Account(u).value().balances) {
+      auto it = last_pos.find({u, b.asset});
+      ASSERT_NE(it, last_pos.end()) << u << " " << b.asset;
+      EXPECT_EQ(it->second, b) << u << " " << b.asset;
+    }
+  }
+  EXPECT_EQ(orders_checked, sums.size());
 
   // Every partition's journal replays to the same state.
   for (size_t i = 0; i < x.partitions(); ++i) {

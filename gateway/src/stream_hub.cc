@@ -563,6 +563,14 @@ void ForEachName(std::string_view s, F f) {
 std::shared_ptr<WsHandler> StreamHub::Accept(const HttpRequest& req,
                                              std::shared_ptr<WsSession> ws) {
   const bool combined = req.path == "/stream" || req.path.substr(0, 8) == "/stream/";
+  if (!combined && listen_key_acceptor_ && req.path.size() == 4 + 60 &&
+      req.path.substr(0, 4) == "/ws/") {
+    const std::string_view key = req.path.substr(4);
+    const bool alnum = std::all_of(key.begin(), key.end(), [](char c) {
+      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    });
+    if (alnum) return listen_key_acceptor_(key, std::move(ws));
+  }
   auto s = std::make_shared<Session>(this, std::move(ws), combined);
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto add = [&](std::string_view name) {

@@ -588,7 +588,7 @@ void WsApi::Session::Dispatch(Pending& p, const Method& m, const RestApi::KeyEnt
 // ---- WsApi ----
 
 WsApi::WsApi(const RestApi& rest, const MarketDataApi* market, RateLimiter* limiter,
-             UserDataFeed* users)
+             UserStreamHub* users)
     : rest_(rest), market_(market), limiter_(limiter), users_(users) {}
 
 WsApi::~WsApi() = default;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include "xc/order_service/internal/str_cat.h"
@@ -148,6 +149,29 @@ MarketQuote GetQuote(Reader& r) {
   return q;
 }
 
+// executionReport `r` of an order the engine refused.
+const char* RejectReasonName(protocol::RejectCode c) {
+  using protocol::RejectCode;
+  switch (c) {
+    case RejectCode::kNone: return "NONE";
+    case RejectCode::kUnknownSymbol: return "UNKNOWN_SYMBOL";
+    case RejectCode::kDuplicateOrderId: return "DUPLICATE_ORDER";
+    case RejectCode::kInvalidQuantity: return "INVALID_QUANTITY";
+    case RejectCode::kInvalidPrice: return "INVALID_PRICE";
+    case RejectCode::kInvalidTimeInForce: return "INVALID_TIME_IN_FORCE";
+    case RejectCode::kInvalidIceberg: return "INVALID_ICEBERG";
+    case RejectCode::kInvalidStopPrice: return "INVALID_STOP_PRICE";
+    case RejectCode::kUnknownOrder: return "UNKNOWN_ORDER";
+    case RejectCode::kWouldTakeLiquidity: return "WOULD_TAKE_LIQUIDITY";
+    case RejectCode::kWouldTriggerImmediately: return "WOULD_TRIGGER_IMMEDIATELY";
+    case RejectCode::kOrderNotAmendable: return "ORDER_NOT_AMENDABLE";
+    case RejectCode::kBookFull: return "BOOK_FULL";
+    case RejectCode::kInvalidCommand: return "INVALID_COMMAND";
+    case RejectCode::kShardStopped: return "SHARD_STOPPED";
+  }
+  return "UNKNOWN";
+}
+
 Amount FeeOf(Amount proceeds, Rate rate) {
   return static_cast<Amount>(static_cast<__int128>(proceeds) * rate / kUnitsPerWhole);
 }
@@ -236,6 +260,17 @@ absl::Status Partition::DoAdjust(UserId user, std::string_view asset, Amount del
   if (delta > 0 && b.free > INT64_MAX - delta) return absl::OutOfRangeError("balance overflow");
   b.free += delta;
   it->second.update_time = now;
+  if (EventsOn()) {
+    BalanceUpdate ev;
+    ev.user = user;
+    ev.event_time = now;
+    ev.asset = symbols_->asset_name(*a);
+    ev.delta = delta;
+    ev.clear_time = now;
+    user_events_.emplace_back(std::move(ev));
+    Touch(user, *a);
+    FlushPositions(now);
+  }
   return absl::OkStatus();
 }
 
@@ -360,6 +395,11 @@ Partition::Placed Partition::Commit(const PlaceOrderRequest& req, const Admissio
   u.by_client_id[o.client_id] = id;
   u.update_time = req.now;
   ++open_count_;
+  if (EventsOn()) {
+    Report(o, ExecutionType::kNew, req.now);
+    Touch(o.user, a.lock_asset);
+    FlushPositions(req.now);
+  }
 
   const Command cmd = CommandOf(o);
   Send(cmd);
@@ -512,7 +552,13 @@ void Partition::OnEngineEvents(uint32_t stream, Seq through, const Event* events
 
 void Partition::DoEngineEvents(uint32_t stream, Seq through) {
   if (stream >= stream_seq_.size()) stream_seq_.resize(stream + 1, 0);
-  for (const Event& e : batch_) DoEngineEvent(e);
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    DoEngineEvent(batch_[i]);
+    // One command's events end here: report the balances they changed.
+    if (!dirty_.empty() && (i + 1 == batch_.size() || batch_[i + 1].seq != batch_[i].seq)) {
+      FlushPositions(batch_[i].ts);
+    }
+  }
   stream_seq_[stream] = through;
 }
 
@@ -548,6 +594,7 @@ void Partition::OnEngineEvent(const Event& e) {
     Journal(Writer('E').Raw(&e, sizeof(e)).str());
   }
   DoEngineEvent(e);
+  if (!dirty_.empty()) FlushPositions(e.ts);
 }
 
 void Partition::Finish(Order& o, OrderStatus status, Timestamp ts) {
@@ -556,6 +603,7 @@ void Partition::Finish(Order& o, OrderStatus status, Timestamp ts) {
   Balance& b = u.balances[o.lock_asset];
   b.locked -= o.locked;
   b.free += o.locked;
+  if (o.locked != 0) Touch(o.user, o.lock_asset);
   o.locked = 0;
   o.status = status;
   o.working = false;
@@ -634,12 +682,15 @@ void Partition::ApplyFill(Order& o, const Event& e, bool is_maker) {
   f.is_maker = is_maker;
   f.time = e.ts;
   o.fills.push_back(std::move(f));
+  Touch(o.user, s.base);
+  Touch(o.user, s.quote);
   const bool done = o.qty != 0 ? o.executed >= o.qty : o.spent >= o.quote_notional;
   if (done) {
     Finish(o, OrderStatus::kFilled, e.ts);
   } else {
     o.status = OrderStatus::kPartiallyFilled;
   }
+  if (EventsOn()) Report(o, ExecutionType::kTrade, e.ts, &u.trades.back());
 }
 
 void Partition::DoEngineEvent(const Event& e) {
@@ -670,6 +721,11 @@ void Partition::DoEngineEvent(const Event& e) {
       o->reject = FromRejectCode(static_cast<protocol::RejectCode>(e.code))
                       .value_or(errors::Unknown());
       Finish(*o, OrderStatus::kRejected, e.ts);
+      if (EventsOn()) {
+        Report(*o, ExecutionType::kRejected, e.ts);
+        std::get<ExecutionReport>(user_events_.back()).reject_reason =
+            RejectReasonName(static_cast<protocol::RejectCode>(e.code));
+      }
       break;
     }
     case EventType::kTrade: {
@@ -680,6 +736,7 @@ void Partition::DoEngineEvent(const Event& e) {
     case EventType::kCancelled: {
       if (Order* o = OwnOrder(e.order_id); o != nullptr && IsOpen(o->status)) {
         Finish(*o, OrderStatus::kCanceled, e.ts);
+        if (EventsOn()) Report(*o, ExecutionType::kCanceled, e.ts);
       }
       break;
     }
@@ -696,6 +753,12 @@ void Partition::DoEngineEvent(const Event& e) {
         st = OrderStatus::kFilled;
       }
       Finish(*o, st, e.ts);
+      if (EventsOn()) {
+        Report(*o,
+               st == OrderStatus::kExpiredInMatch ? ExecutionType::kTradePrevention
+                                                  : ExecutionType::kExpired,
+               e.ts);
+      }
       break;
     }
     case EventType::kAmended: {
@@ -713,16 +776,104 @@ void Partition::DoEngineEvent(const Event& e) {
       Balance& b = users_.at(o->user).balances[o->lock_asset];
       b.locked -= release;
       b.free += release;
+      if (release != 0) Touch(o->user, o->lock_asset);
       o->locked -= release;
       o->price = e.price;
       if (o->side == Side::kBuy) o->lock_price = e.price;
       o->qty = o->executed + e.qty;
       o->update_time = e.ts;
+      if (EventsOn()) Report(*o, ExecutionType::kReplaced, e.ts);
       break;
     }
     case EventType::kLevelChanged:
       break;
   }
+}
+
+// ---------------- User events ----------------
+
+
+void Partition::TakeUserEvents(std::vector<UserEvent>* out) {
+  if (out->empty()) {
+    out->swap(user_events_);
+  } else {
+    std::move(user_events_.begin(), user_events_.end(), std::back_inserter(*out));
+  }
+  user_events_.clear();
+}
+
+void Partition::Touch(UserId user, AssetId asset) {
+  if (EventsOn()) dirty_.emplace_back(user, asset);
+}
+
+void Partition::FlushPositions(Timestamp ts) {
+  if (dirty_.empty()) return;
+  // One position per user, users in the order they changed, assets in
+  // config order.
+  std::vector<UserId> order;
+  for (const auto& [user, asset] : dirty_) {
+    if (std::find(order.begin(), order.end(), user) == order.end()) order.push_back(user);
+  }
+  std::sort(dirty_.begin(), dirty_.end());
+  dirty_.erase(std::unique(dirty_.begin(), dirty_.end()), dirty_.end());
+  for (UserId user : order) {
+    const User& u = users_.at(user);
+    AccountPosition p;
+    p.user = user;
+    p.event_time = ts;
+    p.update_time = u.update_time;
+    auto it = std::lower_bound(dirty_.begin(), dirty_.end(), std::pair<UserId, AssetId>(user, 0));
+    for (; it != dirty_.end() && it->first == user; ++it) {
+      const Balance& b = u.balances[it->second];
+      p.balances.push_back(BalanceInfo{symbols_->asset_name(it->second), b.free, b.locked});
+    }
+    user_events_.emplace_back(std::move(p));
+  }
+  dirty_.clear();
+}
+
+void Partition::Report(const Order& o, ExecutionType x, Timestamp ts, const Trade* trade) {
+  const SymbolSpec& s = symbols_->at(o.symbol);
+  const bool stop = o.type == OrderType::kStopLossLimit || o.type == OrderType::kTakeProfitLimit;
+  ExecutionReport r;
+  r.user = o.user;
+  r.event_time = ts;
+  r.symbol = s.name;
+  r.client_order_id = o.client_id;
+  if (x == ExecutionType::kCanceled) r.orig_client_order_id = o.client_id;
+  r.side = o.side;
+  r.type = o.type;
+  r.time_in_force = o.tif;
+  r.orig_qty = o.qty * s.step;
+  r.price = o.price * s.tick;
+  r.stop_price = o.stop_price * s.tick;
+  r.iceberg_qty = o.iceberg_qty * s.step;
+  r.orig_quote_order_qty = o.quote_notional * s.notional_unit;
+  r.execution_type = x;
+  r.status = o.status;
+  r.order_id = o.id;
+  r.executed_qty = o.executed * s.step;
+  r.cummulative_quote_qty = o.cum_quote;
+  r.order_time = o.time;
+  // On the book: open, and (a stop order) triggered. NEW is reported at
+  // admission, before the engine's Accepted, for an order about to work.
+  r.is_working = IsOpen(o.status) && (!stop || o.working);
+  const bool never_worked =
+      o.status == OrderStatus::kRejected || (stop && !o.working && IsOpen(o.status));
+  r.working_time = never_worked ? -1 : o.time;
+  r.stp = o.stp;
+  r.transaction_time = ts;
+  if (trade != nullptr) {
+    r.last_qty = trade->qty * s.step;
+    r.last_price = trade->price * s.tick;
+    r.last_quote_qty =
+        static_cast<Amount>(static_cast<__int128>(trade->price) * trade->qty * s.notional_unit);
+    r.commission = trade->commission;
+    r.commission_asset = symbols_->asset_name(trade->is_buyer ? s.base : s.quote);
+    r.trade_id = static_cast<int64_t>(trade->id);
+    r.is_maker = trade->is_maker;
+  }
+  user_events_.emplace_back(std::move(r));
 }
 
 // ---------------- Queries ----------------

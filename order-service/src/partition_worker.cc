@@ -91,6 +91,8 @@ void PartitionWorker::RunCycle(std::deque<Task>& tasks) {
       // Nothing of this cycle is durable: send none of its commands and
       // answer none of its callers.
       outbox_.clear();
+      if (user_sink_ != nullptr) partition_.TakeUserEvents(&user_events_);
+      user_events_.clear();
       failed_.store(true, std::memory_order_release);
       if (on_failure_) on_failure_(s);
       return;
@@ -99,6 +101,11 @@ void PartitionWorker::RunCycle(std::deque<Task>& tasks) {
   }
   for (const protocol::Command& c : outbox_) engine_->Send(c);
   outbox_.clear();
+  if (user_sink_ != nullptr) {
+    partition_.TakeUserEvents(&user_events_);
+    if (!user_events_.empty()) user_sink_->OnUserEvents(user_events_);
+    user_events_.clear();
+  }
   // Checks added by this cycle's tasks: their requests are durable now.
   RunChecks(0, checks_.size());
   cycles_.fetch_add(1, std::memory_order_relaxed);

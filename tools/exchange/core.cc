@@ -180,7 +180,10 @@ protocol::Seq Core::DurableEngineSeq() const {
 void Core::Start(engine::node::ShardRunner* runner) {
   runner_ = runner;
   for (const protocol::Command& c : resend_) Send(c);
-  for (auto& w : workers_) w->Start();
+  for (auto& w : workers_) {
+    w->SetUserEventSink(options_.user_events);
+    w->Start();
+  }
   pump_ = std::thread([this] { PumpLoop(); });
   started_ = true;
 }

@@ -73,6 +73,10 @@ struct CoreOptions {
                      std::vector<std::pair<protocol::Price, protocol::Qty>>, protocol::Seq,
                      protocol::Price)>
       on_book_reset;
+  // Where the partitions' user data events go (user_events.h), after each
+  // batch's sync, on the worker threads; null: none are built. Set on the
+  // workers by Start (recovery produces none). Must outlive Stop().
+  order_service::UserEventSink* user_events = nullptr;
   // Called once when a partition log fails (the process must exit).
   std::function<void()> on_fatal;
 };

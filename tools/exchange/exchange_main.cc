@@ -53,6 +53,7 @@
 #include "xc/gateway/market_data_api.h"
 #include "xc/gateway/rate_limiter.h"
 #include "xc/gateway/stream_hub.h"
+#include "xc/gateway/user_stream.h"
 #include "xc/gateway/ws_api.h"
 #include "xc/gateway/rest_api.h"
 #include "xc/order_service/symbol_table.h"
@@ -191,6 +192,9 @@ int Run(int argc, char** argv) {
     streams.OnEvent(e);
   };
   // ---- end WebSocket market streams ----
+  // ---- user data streams: the partitions' events to WebSocket sessions ----
+  gateway::UserStreamHub user_streams;
+  core_opts.user_events = &user_streams;
   core_opts.on_book_reset = [&market](protocol::SymbolId id, auto bids, auto asks,
                                       protocol::Seq seq, protocol::Price last) {
     market.ResetBook(id, std::move(bids), std::move(asks), seq, last);
@@ -324,6 +328,15 @@ int Run(int argc, char** argv) {
   gateway::HttpServer client(client_opts);
   rest.Register(client);
   market_api.Register(client);
+  // Legacy user data stream /ws/<listenKey>: an active key's user gets a raw
+  // subscription; an unknown or expired key is refused (HTTP 404).
+  streams.SetListenKeyAcceptor([&rest, &clock, &user_streams](
+                                   std::string_view key, std::shared_ptr<gateway::WsSession> ws)
+                                   -> std::shared_ptr<gateway::WsHandler> {
+    const std::optional<protocol::UserId> user = rest.UserOfListenKey(key, clock.NowNanos());
+    if (!user.has_value()) return nullptr;
+    return user_streams.AcceptListenKey(*user, std::string(key), std::move(ws));
+  });
   streams.Register(client);  // WebSocket market streams (issue 5): /ws, /stream
 
   // ---- operations endpoints on the client port (Kubernetes probes and the
@@ -372,7 +385,7 @@ int Run(int argc, char** argv) {
 
   // ---- WebSocket API (/ws-api/v3): the REST endpoints over one connection,
   // limited by the same limiter, answered asynchronously ----
-  gateway::WsApi ws_api(rest, &market_api, &limiter, /*users=*/nullptr);
+  gateway::WsApi ws_api(rest, &market_api, &limiter, &user_streams);
   scaling::HttpMetrics ws_metrics(&metrics, "ws-api", gateway::WsApi::methods());
   ws_api.SetObserver(&ws_metrics);
   ws_api.Register(client);

@@ -1,5 +1,7 @@
 #include "xc/order_service/messages.h"
 
+#include "xc/order_service/user_events.h"
+
 namespace xc::order_service {
 
 const char* OrderStatusName(OrderStatus s) {
@@ -67,6 +69,19 @@ bool IsValidClientOrderId(std::string_view s) {
     if (!ok) return false;
   }
   return true;
+}
+
+const char* ExecutionTypeName(ExecutionType x) {
+  switch (x) {
+    case ExecutionType::kNew: return "NEW";
+    case ExecutionType::kCanceled: return "CANCELED";
+    case ExecutionType::kReplaced: return "REPLACED";
+    case ExecutionType::kRejected: return "REJECTED";
+    case ExecutionType::kTrade: return "TRADE";
+    case ExecutionType::kExpired: return "EXPIRED";
+    case ExecutionType::kTradePrevention: return "TRADE_PREVENTION";
+  }
+  return "UNKNOWN";
 }
 
 }  // namespace xc::order_service

@@ -7,6 +7,13 @@
 //                               names are subscribed, others ("/ws/0", as
 //                               ccxt connects) are ignored
 //   /stream?streams=<s1>/<s2>   combined: {"stream":"<name>","data":{...}}
+//   /ws/<listenKey>             with SetListenKeyAcceptor: a path of exactly
+//                               one segment of 60 ASCII letters and digits
+//                               (a listenKey; no stream name looks so) is
+//                               not a market-data session: the acceptor
+//                               makes it (the legacy user data stream,
+//                               user_stream.h) or refuses it (HTTP 404,
+//                               e.g. an unknown or expired key)
 // Streams (lowercase symbol, as Binance):
 //   <sym>@trade        {"e":"trade","E","s","t","p","q","T","m","M":true}
 //   <sym>@aggTrade     {"e":"aggTrade","E","s","a","p","q","f","l","T","m","M":true},
@@ -85,6 +92,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -121,6 +129,15 @@ class StreamHub {
   // Routes /ws and /stream upgrades of `server` here. REQUIRES: not started.
   void Register(HttpServer& server);
 
+  // The legacy user data stream: makes the handler of a /ws/<listenKey>
+  // upgrade (see the file comment), or returns nullptr to refuse it (HTTP
+  // 404). Called on the I/O thread. REQUIRES: the server is not started.
+  using ListenKeyAcceptor = std::function<std::shared_ptr<WsHandler>(
+      std::string_view listen_key, std::shared_ptr<WsSession> session)>;
+  void SetListenKeyAcceptor(ListenKeyAcceptor acceptor) {
+    listen_key_acceptor_ = std::move(acceptor);
+  }
+
   // One engine event, after MarketData::OnEvent saw it. The feeding thread.
   void OnEvent(const protocol::Event& e);
 
@@ -142,6 +159,7 @@ class StreamHub {
 
   std::unique_ptr<Impl> impl_;
   const Options options_;
+  ListenKeyAcceptor listen_key_acceptor_;  // set before the server starts
   std::thread flusher_;
 };
 

@@ -49,7 +49,7 @@
 // User data. userDataStream.subscribe[.signature] answers
 // {"subscriptionId":N} (N counts from 0 per connection) and from then on the
 // user's events arrive on the connection as {"subscriptionId":N,"event":{..}}
-// (UserDataFeed). They stop with unsubscribe or when the connection closes.
+// (UserStreamHub). They stop with unsubscribe or when the connection closes.
 //
 // Threads. Messages run on the connection's I/O thread; the answers of
 // requests that wait for the engine are formatted and queued on the order
@@ -74,24 +74,11 @@
 #include "xc/gateway/market_data_api.h"
 #include "xc/gateway/rate_limiter.h"
 #include "xc/gateway/rest_api.h"
+#include "xc/gateway/user_stream.h"
 #include "xc/protocol/types.h"
 #include "xc/scaling/request_observer.h"
 
 namespace xc::gateway {
-
-// Where WebSocket API sessions subscribe to a user's events (the user data
-// stream's hub). Thread safety: any thread.
-class UserDataFeed {
- public:
-  virtual ~UserDataFeed() = default;
-  // From now on sends each of `user`'s events to `session` as
-  // {"subscriptionId":subscription_id,"event":{...}}. Returns a token for
-  // Unsubscribe.
-  virtual uint64_t Subscribe(protocol::UserId user, std::shared_ptr<WsSession> session,
-                             int64_t subscription_id) = 0;
-  // Stops a subscription; an unknown or already removed token does nothing.
-  virtual void Unsubscribe(uint64_t token) = 0;
-};
 
 class WsApi {
  public:
@@ -101,7 +88,7 @@ class WsApi {
   // null: then those methods answer -1020, nothing is limited, and
   // subscriptions answer -1020 respectively.
   WsApi(const RestApi& rest, const MarketDataApi* market, RateLimiter* limiter,
-        UserDataFeed* users);
+        UserStreamHub* users);
   ~WsApi();
   WsApi(const WsApi&) = delete;
   WsApi& operator=(const WsApi&) = delete;
@@ -128,7 +115,7 @@ class WsApi {
   const RestApi& rest_;
   const MarketDataApi* market_;
   RateLimiter* limiter_;
-  UserDataFeed* users_;
+  UserStreamHub* users_;
   scaling::RequestObserver* observer_ = nullptr;
   std::atomic<size_t> sessions_{0};
 };

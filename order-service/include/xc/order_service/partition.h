@@ -17,6 +17,7 @@
 #include "xc/order_service/filters.h"
 #include "xc/order_service/messages.h"
 #include "xc/order_service/symbol_table.h"
+#include "xc/order_service/user_events.h"
 #include "xc/protocol/command.h"
 #include "xc/protocol/event.h"
 #include "xc/protocol/types.h"
@@ -213,6 +214,32 @@ class Partition {
   // answer (answers wait for the engine), so resending is safe.
   std::vector<protocol::Command> UnconfirmedCommands() const;
 
+  // ---- User events (user_events.h) ----
+  // Off by default (then nothing is built). While on, every change of a
+  // user's orders or balances appends its events to a buffer, in this order:
+  //   Credit / Withdraw       balanceUpdate, then the asset's position;
+  //   PlaceOrder (admission)  executionReport NEW, then the locked asset's
+  //                           position (also the new order of CancelReplace);
+  //   each engine command's events (OnEngineEvents: per seq; OnEngineEvent:
+  //   per event), for the orders this partition owns:
+  //     Trade      one TRADE per owned side (taker and/or maker);
+  //     Cancelled  CANCELED (C = the order's client id);
+  //     Expired    EXPIRED, TRADE_PREVENTION (status EXPIRED_IN_MATCH) for
+  //                self-trade prevention, or EXPIRED with status FILLED for
+  //                a MARKET by quote amount whose remainder is below a lot;
+  //     Rejected   REJECTED (r = the engine's reason) of an admitted order;
+  //     Amended    REPLACED;
+  //     Accepted, Triggered, a refused cancel: nothing;
+  //   then one outboundAccountPosition per user whose balances changed,
+  //   listing those assets (free, locked after the change).
+  // So an order's NEW comes before any of its TRADEs (it is produced at
+  // admission, exactly once). Replay (recovery) produces nothing. Rejected
+  // requests (an ApiError answer) produce nothing.
+  void EnableUserEvents(bool on) { user_events_on_ = on; }
+  bool user_events_enabled() const { return user_events_on_; }
+  // Moves the buffered events, oldest first, to the end of *out.
+  void TakeUserEvents(std::vector<UserEvent>* out);
+
   // ---- Introspection (tests, metrics, invariant checks) ----
   bool HasUser(protocol::UserId user) const { return users_.contains(user); }
   std::vector<protocol::UserId> Users() const;
@@ -321,6 +348,12 @@ class Partition {
                         protocol::Timestamp now);
   void DoEngineEvent(const protocol::Event& e);
   void Journal(const std::string& record);
+  // User events (no-ops unless enabled and not replaying).
+  bool EventsOn() const { return user_events_on_ && !replaying_; }
+  void Report(const Order& o, ExecutionType x, protocol::Timestamp ts,
+              const Trade* trade = nullptr);
+  void Touch(protocol::UserId user, AssetId asset);
+  void FlushPositions(protocol::Timestamp ts);
 
   const PartitionId id_;
   const uint32_t num_partitions_;
@@ -339,6 +372,9 @@ class Partition {
   size_t open_count_ = 0;
   std::vector<protocol::Seq> stream_seq_;  // per engine stream: last seq applied
   std::vector<protocol::Event> batch_;     // scratch of OnEngineEvents / Replay
+  bool user_events_on_ = false;
+  std::vector<UserEvent> user_events_;                        // not yet taken
+  std::vector<std::pair<protocol::UserId, AssetId>> dirty_;  // balances changed, not yet reported
 };
 
 }  // namespace xc::order_service

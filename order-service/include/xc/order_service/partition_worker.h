@@ -11,6 +11,9 @@
 //      engine link: a command leaves only after the record that decided it is
 //      durable, so the engine never holds an order the order service could
 //      forget (an order without an owner would break money conservation);
+//   3b. hand the user events the tasks produced (Partition::TakeUserEvents)
+//      to the user event sink, if one is set: like commands, a client never
+//      sees an event of a change the order service could forget;
 //   4. run the pending checks: each answers a waiting caller once its
 //      condition holds (the engine confirmed the order, the cancel ended it),
 //      and is dropped when it returns true. Checks left from earlier cycles
@@ -50,6 +53,7 @@
 #include "xc/order_service/partition.h"
 #include "xc/order_service/partition_log.h"
 #include "xc/order_service/symbol_table.h"
+#include "xc/order_service/user_events.h"
 #include "xc/protocol/command.h"
 #include "xc/protocol/event.h"
 
@@ -79,6 +83,14 @@ class PartitionWorker final : private EngineLink {
   // Commands the partition produced while not running (recovery replay makes
   // some): dropped, not sent. REQUIRES: not running.
   void DiscardUnsent() { outbox_.clear(); }
+  // Where user events go (user_events.h), after each cycle's sync, on the
+  // worker thread; null (the default): the partition builds none. Events of
+  // a failed cycle are dropped. REQUIRES: not running; `sink` outlives the
+  // worker's thread.
+  void SetUserEventSink(UserEventSink* sink) {
+    user_sink_ = sink;
+    partition_.EnableUserEvents(sink != nullptr);
+  }
 
   void Start();
   // Runs what is queued (one last cycle), then joins. Idempotent.
@@ -172,6 +184,8 @@ class PartitionWorker final : private EngineLink {
   // Worker thread only.
   std::vector<protocol::Command> outbox_;
   std::vector<Check> checks_;
+  UserEventSink* user_sink_ = nullptr;
+  std::vector<UserEvent> user_events_;
 
   std::atomic<protocol::Seq> durable_engine_seq_{0};
   std::atomic<bool> failed_{false};
