@@ -10,7 +10,7 @@
 //      (§4.2) on @depth@100ms, @depth and @depth@1000ms: no gap, no bad
 //      first event, and at the end every rebuilt book equals GET
 //      /api/v3/depth exactly; @depth20@100ms equals its top 20.
-// Health and readiness during shutdown: exchange_health.test.mjs.
+// Health and readiness during shutdown: health.test.mjs.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
