@@ -29,6 +29,9 @@ const SCALE = process.env.XC_TEST_SCALE === 'sanitizer' ? 0.25 : 1;
 const RANDOM_OPS = Math.round(5000 * SCALE);
 const RANDOM_USERS = 4;
 const LOOPS_PER_USER = 2;
+// On a loaded machine a request can wait seconds for its turn: Binance's
+// largest window, so that no order fails -1021 for the machine's load.
+const RECV_WINDOW = 60000;
 
 const quietLogger = { log: () => {}, error: () => {}, info: () => {}, warn: () => {}, debug: () => {} };
 
@@ -144,7 +147,7 @@ describe('connector WebsocketStream: payloads after known trades (BTCUSDT)', () 
     assert.deepEqual([base.bids, base.asks], [[], []], 'BTCUSDT starts empty');
     raw.baseUpdateId = base.lastUpdateId;
 
-    const lim = (c, side, qty, price) => c.newOrder('BTCUSDT', side, 'LIMIT', { timeInForce: 'GTC', quantity: qty, price });
+    const lim = (c, side, qty, price) => c.newOrder('BTCUSDT', side, 'LIMIT', { timeInForce: 'GTC', recvWindow: RECV_WINDOW, quantity: qty, price });
     await lim(maker, 'SELL', '0.002', '30000');
     await lim(maker, 'SELL', '0.003', '30010');
     // Taker buys through two levels: 0.002 @ 30000, 0.002 @ 30010 (buyer is taker: m=false).
@@ -340,7 +343,7 @@ describe('connector WebsocketStream: payloads after known trades (BTCUSDT)', () 
     assert.deepEqual(list2.result.sort(), ['btcusdt@bookTicker', 'btcusdt@depth@100ms', 'btcusdt@miniTicker', 'btcusdt@ticker']);
     // A trade after the UNSUBSCRIBE reaches the combined client but not the raw one.
     const before = raw.msgs.filter((m) => m.e === 'trade').length;
-    await taker.newOrder('BTCUSDT', 'SELL', 'LIMIT', { timeInForce: 'GTC', quantity: '0.0002', price: '29500' });
+    await taker.newOrder('BTCUSDT', 'SELL', 'LIMIT', { timeInForce: 'GTC', recvWindow: RECV_WINDOW, quantity: '0.0002', price: '29500' });
     await waitFor(() => combined.msgs.filter((m) => m.stream === 'btcusdt@trade').length, (n) => n === 4,
       { what: 'the 4th trade on the combined stream' });
     await waitMsg(raw, (m) => m.u !== undefined && m.e === undefined && m.b === '29000.00000000', 'bookTicker after it');
@@ -499,7 +502,7 @@ describe('diff-depth sync against GET /api/v3/depth during a random run (ETHUSDT
             const id = open.splice(Math.floor(rand() * open.length), 1)[0];
             stats.cancels++;
             try {
-              await c.cancelOrder(SYM, { orderId: id });
+              await c.cancelOrder(SYM, { orderId: id, recvWindow: RECV_WINDOW });
             } catch (e) {
               // Filled meanwhile by another loop: -2011 Unknown order.
               if (!(e.response && e.response.data && e.response.data.code === -2011)) throw e;
@@ -514,7 +517,7 @@ describe('diff-depth sync against GET /api/v3/depth during a random run (ETHUSDT
             const price = `${ticks / 100n}.${String(ticks % 100n).padStart(2, '0')}`;
             const lots = 30 + Math.floor(rand() * 5000);  // 0.0030 .. 0.5029 ETH (notional >= 5)
             const qty = `${Math.floor(lots / 10000)}.${String(lots % 10000).padStart(4, '0')}`;
-            const r = (await c.newOrder(SYM, side, 'LIMIT', { timeInForce: 'GTC', quantity: qty, price })).data;
+            const r = (await c.newOrder(SYM, side, 'LIMIT', { timeInForce: 'GTC', recvWindow: RECV_WINDOW, quantity: qty, price })).data;
             stats.orders++;
             if (r.status === 'FILLED') stats.filled++;
             else {
