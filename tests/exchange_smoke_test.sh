@@ -92,7 +92,11 @@ for m in '# TYPE xc_engine_commands_total counter' 'xc_engine_busy_ratio{shard="
          'xc_http_requests_total{code="200",endpoint="/api/v3/order",method="POST",server="client"} 1' \
          'xc_http_requests_total{code="404",endpoint="other",method="",server="client"} 1' \
          'xc_http_request_duration_seconds_bucket{endpoint="/api/v3/order"' \
-         'xc_ready 1' '# TYPE process_cpu_seconds_total counter' 'process_resident_memory_bytes '; do
+         'xc_ready 1' '# TYPE process_cpu_seconds_total counter' 'process_resident_memory_bytes ' \
+         'xc_rate_limit_rejections_total{reason="orders"}' 'xc_rate_limit_bans_total ' \
+         'xc_ws_sessions{kind="market"} 0' 'xc_ws_sessions{kind="api"} 0' \
+         'xc_user_stream_subscriptions 0' \
+         '# TYPE xc_http_request_duration_seconds histogram'; do
   echo "$metrics" | grep -qF "$m" || fail "metrics lack '$m': $metrics"
 done
 echo "$metrics" | grep -Eq '^xc_engine_commands_total\{shard="0"\} [1-9]' \

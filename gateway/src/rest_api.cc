@@ -1051,9 +1051,11 @@ void RestApi::CloseListenKey(const HttpRequest& req, HttpResponse& resp) const {
   if (key == nullptr) return;
   std::string_view lk;
   if (auto e = Mandatory(tl_params, "listenKey", &lk)) return SetError(*e, resp);
-  if (!listen_keys_.Close(lk, key->user, clock_.NowNanos())) {
+  const protocol::Timestamp now = clock_.NowNanos();
+  if (!listen_keys_.Close(lk, key->user, now)) {
     return SetError(ApiError(ErrorId::kInvalidListenKey), resp);
   }
+  if (listen_key_closed_) listen_key_closed_(lk, now);
   resp.body().append("{}");
 }
 

@@ -330,6 +330,11 @@ int Run(int argc, char** argv) {
   market_api.Register(client);
   // Legacy user data stream /ws/<listenKey>: an active key's user gets a raw
   // subscription; an unknown or expired key is refused (HTTP 404).
+  // DELETE userDataStream: its open /ws/<listenKey> streams get
+  // listenKeyExpired and end.
+  rest.SetListenKeyClosedHook([&user_streams](std::string_view key, protocol::Timestamp now) {
+    user_streams.ListenKeyClosed(key, now);
+  });
   streams.SetListenKeyAcceptor([&rest, &clock, &user_streams](
                                    std::string_view key, std::shared_ptr<gateway::WsSession> ws)
                                    -> std::shared_ptr<gateway::WsHandler> {
@@ -389,6 +394,7 @@ int Run(int argc, char** argv) {
   scaling::HttpMetrics ws_metrics(&metrics, "ws-api", gateway::WsApi::methods());
   ws_api.SetObserver(&ws_metrics);
   ws_api.Register(client);
+  RegisterGatewayMetrics(&metrics, &limiter, &streams, &user_streams, &ws_api);
   admin.SetRateLimiter(&limiter);
   auto reload_limits = [&limiter, &config_path, &env] {
     auto fresh = LoadConfig(config_path, env);

@@ -92,4 +92,33 @@ void RegisterExchangeMetrics(scaling::MetricsRegistry* m, const engine::node::Sh
   scaling::AddProcessMetrics(m);
 }
 
+void RegisterGatewayMetrics(scaling::MetricsRegistry* m, const gateway::RateLimiter* limiter,
+                            const gateway::StreamHub* streams,
+                            const gateway::UserStreamHub* user_streams,
+                            const gateway::WsApi* ws_api) {
+  using Counters = gateway::RateLimiter::Counters;
+  auto rejections = [limiter](uint64_t Counters::*field) {
+    return [limiter, field] { return static_cast<double>(limiter->counters().*field); };
+  };
+  const char* help = "Requests refused by the rate limiter or the circuit breaker, by reason.";
+  m->AddCounterReader("xc_rate_limit_rejections_total", help, {{"reason", "weight"}},
+                      rejections(&Counters::too_much_weight));
+  m->AddCounterReader("xc_rate_limit_rejections_total", help, {{"reason", "orders"}},
+                      rejections(&Counters::too_many_orders));
+  m->AddCounterReader("xc_rate_limit_rejections_total", help, {{"reason", "banned"}},
+                      rejections(&Counters::banned));
+  m->AddCounterReader("xc_rate_limit_rejections_total", help, {{"reason", "overloaded"}},
+                      rejections(&Counters::overloaded));
+  m->AddCounterReader("xc_rate_limit_bans_total", "IP bans started (418).", {},
+                      rejections(&Counters::bans));
+  const char* ws_help = "Open WebSocket connections, by kind.";
+  m->AddGaugeReader("xc_ws_sessions", ws_help, {{"kind", "market"}},
+                    [streams] { return static_cast<double>(streams->num_sessions()); });
+  m->AddGaugeReader("xc_ws_sessions", ws_help, {{"kind", "api"}},
+                    [ws_api] { return static_cast<double>(ws_api->sessions()); });
+  m->AddGaugeReader("xc_user_stream_subscriptions",
+                    "Live user data subscriptions (listen-key streams and WebSocket API).", {},
+                    [user_streams] { return static_cast<double>(user_streams->subscriptions()); });
+}
+
 }  // namespace xc::exchange

@@ -9,6 +9,10 @@
 #include "xc/engine/journal_writer.h"
 #include "xc/engine/node/shard_runner.h"
 #include "xc/gateway/http_server.h"
+#include "xc/gateway/rate_limiter.h"
+#include "xc/gateway/stream_hub.h"
+#include "xc/gateway/user_stream.h"
+#include "xc/gateway/ws_api.h"
 #include "xc/scaling/metrics_registry.h"
 
 namespace xc::exchange {
@@ -26,5 +30,18 @@ void RegisterExchangeMetrics(scaling::MetricsRegistry* metrics,
                              const engine::node::ShardRunner* runner,
                              const engine::JournalWriter* journal, const Core* core,
                              const gateway::HttpServer* client, std::function<bool()> ready);
+
+// Registers the gateway's protection and WebSocket metrics:
+//   xc_rate_limit_rejections_total{reason}  429 weight / 429 orders / 418
+//     banned / 503 overloaded answers (REST and WebSocket API alike)
+//   xc_rate_limit_bans_total                IP bans started
+//   xc_ws_sessions{kind}                    open WebSocket connections:
+//     market (/ws and /stream, listen-key streams included), api (/ws-api/v3)
+//   xc_user_stream_subscriptions            live user data subscriptions
+// All pointers must outlive the last scrape.
+void RegisterGatewayMetrics(scaling::MetricsRegistry* metrics, const gateway::RateLimiter* limiter,
+                            const gateway::StreamHub* streams,
+                            const gateway::UserStreamHub* user_streams,
+                            const gateway::WsApi* ws_api);
 
 }  // namespace xc::exchange

@@ -215,8 +215,12 @@ class RestApi {
   // Any thread.
   const KeyEntry* FindKey(std::string_view api_key) const;
   const WallClock& clock() const { return clock_; }
-  // ListenKeys of the userDataStream endpoints (thread-safe).
-  ListenKeys& listen_keys() const { return listen_keys_; }
+  // Called (on the I/O thread) after DELETE userDataStream closed a key,
+  // so its open streams can be told and ended. REQUIRES: before the server
+  // starts.
+  void SetListenKeyClosedHook(std::function<void(std::string_view key, protocol::Timestamp now)> f) {
+    listen_key_closed_ = std::move(f);
+  }
 
   // The user of an active listenKey at `now` (ns since the epoch, from the
   // WallClock); nullopt for an unknown, closed or expired key. Any thread.
@@ -261,6 +265,7 @@ class RestApi {
       keys_;  // guarded by keys_mu_
   mutable ListenKeys listen_keys_;  // thread-safe itself
   const RateLimiter* limiter_ = nullptr;
+  std::function<void(std::string_view, protocol::Timestamp)> listen_key_closed_;
 };
 
 }  // namespace xc::gateway
