@@ -113,3 +113,30 @@ test('/health and /ready: 200 while running; /ready 503 "draining" once SIGTERM 
   console.log(`# SIGTERM -> exit 0 in ${ms} ms (held by one unfinished request)`);
   ex.cleanup();
 });
+
+test('drain_grace_ms: after SIGTERM new probes get /ready 503 while orders still trade, then exit 0', { timeout: 60000 }, async () => {
+  const grace = 3000;
+  const ex2 = await startExchange({ env: { XC_DRAIN_GRACE_MS: String(grace) } });
+  try {
+    const r = await httpRequest({ url: `${ex2.baseURL}/ready` });
+    assert.equal(r.status, 200);
+    const t0 = Date.now();
+    ex2.proc.kill('SIGTERM');
+    await waitFor(() => ex2.stdout, (s) => /shutting down/.test(s), { timeoutMs: 10000, what: '"shutting down" on stdout' });
+    // A fresh connection (as a Kubernetes probe makes) sees draining.
+    const ready = await waitFor(() => httpRequest({ url: `${ex2.baseURL}/ready` }), (x) => x.status === 503,
+      { what: '/ready 503 on a new connection during the grace' });
+    assert.deepEqual(ready.json, { status: 'draining' });
+    const health = await httpRequest({ url: `${ex2.baseURL}/health` });
+    assert.equal(health.status, 200);
+    const ping = await httpRequest({ url: `${ex2.baseURL}/api/v3/ping` });
+    assert.equal(ping.status, 200, 'the API still serves during the grace');
+    const exit = await ex2.exited;
+    assert.deepEqual(exit, { code: 0, signal: null }, `exit after SIGTERM\n${ex2.output()}`);
+    const ms = Date.now() - t0;
+    assert.ok(ms >= grace - 100, `served for the grace period (${ms} ms)`);
+  } finally {
+    if (!ex2.exit) await ex2.kill();
+    ex2.cleanup();
+  }
+});

@@ -166,6 +166,8 @@ absl::Status SetKey(ExchangeConfig* c, std::string_view key, std::string_view v)
     return ParseNumber<uint16_t>(key, v, 0, 65535, &c->port);
   } else if (key == "http_io_threads") {
     return ParseNumber<int>(key, v, 1, 64, &c->http_io_threads);
+  } else if (key == "drain_grace_ms") {
+    return ParseNumber<int>(key, v, 0, 600'000, &c->drain_grace_ms);
   } else if (key == "tls_cert_file") {
     c->tls_cert_file = std::string(v);
   } else if (key == "tls_key_file") {
@@ -267,6 +269,7 @@ const std::vector<std::string>& EnvOverrideNames() {
                                                   "XC_DATA_DIR",
                                                   "XC_TLS_CERT_FILE",
                                                   "XC_TLS_KEY_FILE",
+                                                  "XC_DRAIN_GRACE_MS",
                                                   "XC_RATE_LIMIT_ORDERS_PER_10S",
                                                   "XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN",
                                                   "XC_RATE_LIMIT_ORDERS_PER_DAY",
@@ -291,6 +294,7 @@ absl::Status ApplyEnvOverrides(const std::map<std::string, std::string>& env,
       {"XC_DATA_DIR", "data_dir"},
       {"XC_TLS_CERT_FILE", "tls_cert_file"},
       {"XC_TLS_KEY_FILE", "tls_key_file"},
+      {"XC_DRAIN_GRACE_MS", "drain_grace_ms"},
       {"XC_RATE_LIMIT_ORDERS_PER_10S", "rate_limit_orders_per_10s"},
       {"XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN", "rate_limit_request_weight_per_min"},
       {"XC_RATE_LIMIT_ORDERS_PER_DAY", "rate_limit_orders_per_day"},

@@ -19,6 +19,10 @@ struct ExchangeConfig {
   std::string listen_addr = "0.0.0.0";
   uint16_t port = 8080;
   int http_io_threads = 8;
+  // After SIGTERM: how long /ready answers 503 while everything still
+  // serves, before the listener closes (lets a load balancer or Kubernetes
+  // take the pod out of its endpoints first).
+  int drain_grace_ms = 0;
   // HTTPS on the client port: PEM certificate chain and private key. Both
   // empty (the default): plain HTTP. Checked when the server starts.
   std::string tls_cert_file;

@@ -77,7 +77,8 @@ the order service and one engine shard (all symbols).
                           journal and snapshots go to DIR/engine
 Environment overrides: XC_LISTEN_ADDR, XC_PORT, XC_ADMIN_ADDR, XC_ADMIN_PORT,
 XC_DATA_DIR (below --data-dir), XC_TLS_CERT_FILE, XC_TLS_KEY_FILE (HTTPS on
-the client port: PEM certificate and key), and the rate limits:
+the client port: PEM certificate and key), XC_DRAIN_GRACE_MS (after SIGTERM,
+/ready answers 503 this long before the listener closes), and the rate limits:
 RATE_LIMIT_ORDERS_PER_SEC, RATE_LIMIT_READS_PER_SEC, CIRCUIT_BREAKER_ENABLED,
 XC_RATE_LIMIT_ORDERS_PER_10S, XC_RATE_LIMIT_ORDERS_PER_DAY,
 XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN, XC_RATE_LIMIT_BAN_AFTER_VIOLATIONS,
@@ -460,6 +461,10 @@ int Run(int argc, char** argv) {
   }
   std::fflush(stdout);
   draining.store(true);  // /ready answers 503 from here on
+  if (exit_code == 0 && config->drain_grace_ms > 0) {
+    // Still serving: probes see 503 and traffic moves away first.
+    std::this_thread::sleep_for(std::chrono::milliseconds(config->drain_grace_ms));
+  }
   client.Stop();  // stop accepting, finish in-flight requests
   admin_server.Stop();
   absl::Status closed = shutdown_engine();
