@@ -592,13 +592,17 @@ class Connection : public ConnectionBase,
     bool keep_alive = msg.keep_alive();
     bool http10 = msg.version() == 10;
 
+    response_.Clear();
     if (websocket::is_upgrade(msg)) {
       if (const WsAcceptor* acceptor = w_->impl->FindWs(req.path)) {
+        // A connection attempt passes the interceptor first (the rate
+        // limiter counts it); a refusal is answered as HTTP, no upgrade.
+        const auto& icpt = w_->impl->interceptor;
+        if (icpt && !icpt(req, response_)) return Respond(false, http10);
+        response_.Clear();
         if (Upgrade(*acceptor, req)) return;
       }
     }
-
-    response_.Clear();
     auto route = w_->impl->routes.find(req.path);
     if (route == w_->impl->routes.end()) {
       ApiError(ErrorId::kNotFound).AppendJson(&response_.body());

@@ -104,6 +104,9 @@ struct StringHash {
 EndpointCost EndpointWeight(std::string_view method, std::string_view path,
                             std::string_view query, std::string_view body) {
   constexpr std::string_view kApi = "/api/v3/";
+  // Opening a WebSocket API connection weighs 2, as on Binance; any other
+  // upgrade (market and user streams) 1, as a request.
+  if (path == "/ws-api/v3") return {2, RequestKind::kRead};
   if (path.substr(0, kApi.size()) != kApi) return {};
   const std::string_view p = path.substr(kApi.size());
   const bool get = method == "GET";

@@ -184,7 +184,9 @@ class HttpResponse {
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 
 // Runs before the handler of every routed request (known method and path;
-// not for 404s, 400 -1020 or broken HTTP). It may add headers to the
+// not for 404s, 400 -1020 or broken HTTP) and before every WebSocket upgrade
+// of a RouteWebSocket path (a refusal is then sent as the HTTP answer and
+// the connection closes, no upgrade). It may add headers to the
 // response; returning false means it has written the whole answer (an error)
 // and the handler is not called. Same thread rules as handlers. Used by the
 // gateway's RateLimiter (rate_limiter.h).

@@ -87,7 +87,9 @@ enum class RequestKind : uint8_t {
 // Binance's weight of `method` `path` with raw query `query` (the parameters
 // that change it: depth limit, symbol/symbols of tickers and openOrders,
 // orderId of myTrades, computeCommissionRates of order/test), and whether it
-// is a new order. Unknown paths weigh 1. Pure; no allocation.
+// is a new order. Unknown paths weigh 1. A WebSocket upgrade is a request
+// too (the interceptor sees connection attempts): /ws-api/v3 weighs 2 (Binance's
+// connection weight), stream upgrades 1. Pure; no allocation.
 struct EndpointCost {
   uint32_t weight = 1;
   RequestKind kind = RequestKind::kRead;
