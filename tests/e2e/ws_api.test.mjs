@@ -652,6 +652,12 @@ describe('raw WebSocket: protocol edges', () => {
     assertError(await w.answer(null), 400, -1135, 'Invalid JSON Request');
     w.sendText('{"id":{"a":1},"method":"ping"}');
     assertError(await w.answer(null), 400, -1135, 'Invalid JSON Request');
+    w.sendText('{"id":1.5,"method":"ping"}');
+    assertError(await w.answer(null), 400, -1135, 'Invalid JSON Request');
+    w.sendText('{"id":true,"method":"ping"}');
+    assertError(await w.answer(null), 400, -1135, 'Invalid JSON Request');
+    w.sendText('{"id":13,"method":7}');
+    assertError(await w.answer(13), 400, -1135, 'Invalid JSON Request');
     assertError(await w.request('order.nope', {}, { id: 10 }), 400, -1020, 'This operation is not supported.');
     assertError(await w.request('v3/', {}, { id: 11 }), 400, -1020, 'This operation is not supported.');
     // An order.place with a malformed signature is refused before anything happens.
@@ -901,27 +907,36 @@ describe('raw WebSocket: rate limit (5 orders per second)', () => {
     if (rx) await rx.stop();
   });
 
-  // Waits (polling) until the clock is early in a second, so that a burst
-  // most likely falls in one limiter window (windows are whole seconds).
-  const earlyInSecond = () => waitFor(() => Date.now() % 1000, (ms) => ms < 150, { intervalMs: 2, what: 'an early ms' });
+  // Waits (polling) until the clock is early in a second after `afterSecond`,
+  // so that a burst most likely falls in one limiter window (windows are
+  // whole seconds since the epoch; client and server share the clock).
+  const earlyInSecond = (afterSecond = 0) => waitFor(() => Date.now(),
+    (t) => Math.floor(t / 1000) > afterSecond && t % 1000 < 150, { intervalMs: 2, what: 'early in a fresh second' });
 
   test('the 6th order.place in one second gets 429 -1015; nothing changes; the next second admits again', async () => {
     gus = await rx.createFundedUser({ USDT: '1000' });
     const s = await WsConn.open(rx.port);
     let accepted = 0;
     let result;
+    let lastSecond = 0;
     for (let attempt = 0; attempt < 5 && !result; ++attempt) {
-      await earlyInSecond();
+      await earlyInSecond(lastSecond);
       const msgs = [];
       for (let i = 0; i < 6; ++i) {
         const id = `rl-${attempt}-${i}`;
         msgs.push({ id, text: JSON.stringify({ id, method: 'order.place', params: signParams(gus, limitBuy('0.001', '10000')) }) });
       }
+      // A query in the same burst: not a new order, admitted.
+      const qid = `rq-${attempt}`;
+      const query = JSON.stringify({ id: qid, method: 'openOrders.status', params: signParams(gus, { symbol: 'BTCUSDT' }) });
       const sent = Date.now();
       for (const m of msgs) s.sendText(m.text);
+      s.sendText(query);
       const answers = [];
       for (const m of msgs) answers.push(await s.answer(m.id));
+      assertOk(await s.answer(qid));
       accepted += answers.filter((a) => a.status === 200).length;
+      lastSecond = Math.floor(Date.now() / 1000);
       // A burst that crossed a second boundary (machine stalls) is all
       // admitted; try again in a fresh second.
       if (answers.every((a) => a.status === 200) && Math.floor(sent / 1000) !== Math.floor(Date.now() / 1000)) continue;
@@ -940,8 +955,6 @@ describe('raw WebSocket: rate limit (5 orders per second)', () => {
     assert.deepEqual(bal.USDT, { free: fmt(units('1000') - units('10') * BigInt(accepted)),
                                  locked: fmt(units('10') * BigInt(accepted)) });
 
-    // Queries are not new orders: still admitted in this second.
-    assertOk(await s.signed(gus, 'openOrders.status', { symbol: 'BTCUSDT' }));
     // A fresh second admits orders again.
     const burstSecond = Math.floor(Date.now() / 1000);
     await waitFor(() => Math.floor(Date.now() / 1000), (sec) => sec > burstSecond, { intervalMs: 2, what: 'a new second' });
