@@ -79,9 +79,9 @@ class Exchange : public os::EngineLink, public os::MarketView {
       queue_.pop_front();
       buf_.clear();
       shard_.Apply(c, buf_);
+      // The gateway's market view sees every command whole, as in the exchange.
+      if (market_ != nullptr) market_->OnEvents({buf_.begin(), buf_.size()});
       for (const protocol::Event& e : buf_) {
-        // The gateway's market view sees every event, as in the exchange.
-        if (market_ != nullptr) market_->OnEvent(e);
         if (e.type == protocol::EventType::kLevelChanged) continue;
         const os::PartitionId a = os::PartitionOfOrder(e.order_id);
         if (a < parts_.size()) parts_[a]->OnEngineEvent(e);

@@ -142,11 +142,24 @@ const std::string& MarketData::name(protocol::SymbolId symbol) const {
 int64_t MarketData::tick_units(protocol::SymbolId symbol) const { return symbols_[symbol]->tick; }
 int64_t MarketData::step_units(protocol::SymbolId symbol) const { return symbols_[symbol]->step; }
 
-void MarketData::OnEvent(const protocol::Event& e) {
-  if (e.symbol >= symbols_.size()) return;
-  SymbolState& s = *symbols_[e.symbol];
+void MarketData::OnEvents(std::span<const protocol::Event> group) {
+  size_t i = 0;
+  while (i < group.size()) {
+    const protocol::SymbolId symbol = group[i].symbol;
+    size_t j = i + 1;
+    while (j < group.size() && group[j].symbol == symbol) ++j;
+    if (symbol < symbols_.size()) {
+      SymbolState& s = *symbols_[symbol];
+      // Once for the run: the point of a group is that no reader sees its middle.
+      std::lock_guard<std::mutex> lock(s.mu);
+      for (size_t k = i; k < j; ++k) ApplyLocked(s, group[k]);
+    }
+    i = j;
+  }
+}
+
+void MarketData::ApplyLocked(SymbolState& s, const protocol::Event& e) {
   if (e.type == protocol::EventType::kLevelChanged) {
-    std::lock_guard<std::mutex> lock(s.mu);
     if (e.side == protocol::Side::kBuy) {
       if (e.qty > 0)
         s.bids[e.price] = e.qty;
@@ -169,7 +182,6 @@ void MarketData::OnEvent(const protocol::Event& e) {
   const int64_t ms = e.ts / 1'000'000;
   const bool buyer_maker = e.side == protocol::Side::kBuy;
 
-  std::lock_guard<std::mutex> lock(s.mu);
   Trade t{s.next_trade_id++, price, qty, quote, ms, buyer_maker};
   s.trades.push_back(t);
   if (s.trades.size() > options_.max_trades) s.trades.pop_front();

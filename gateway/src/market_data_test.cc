@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
 #include <vector>
 
 namespace xc::gateway {
@@ -110,6 +112,84 @@ TEST(MarketDataTest, ResetBookReplacesTheBookAndItsUpdateId) {
   md.OnEvent(Level(Side::kSell, 3'200'000, 0, 43));
   EXPECT_TRUE(md.GetDepth(0, 10).asks.empty());
   EXPECT_EQ(md.GetDepth(0, 10).last_update_id, 43u);
+}
+
+// One engine command can change several levels under one seq (a buy that
+// sweeps two asks). Fed one event at a time, a reader between the two events
+// sees lastUpdateId 3 with half of command 3, and a Binance client synced on
+// that snapshot drops the diff event (u = 3) that carries the rest: its book
+// stays wrong with no gap to see. OnEvents applies a command as one group.
+TEST(MarketDataTest, OnEventsAppliesACommandAsOneGroup) {
+  const Event sweep[] = {TradeAt(40010, 50, Side::kSell, kT0, 3, 100),
+                         TradeAt(40020, 20, Side::kSell, kT0, 3, 100),
+                         Level(Side::kSell, 4'001'000, 0, 3), Level(Side::kSell, 4'002'000, 50, 3)};
+  {
+    // The per-event path: a reader in the middle of command 3.
+    MarketData md(Configs());
+    md.OnEvent(Level(Side::kSell, 4'001'000, 50, 1));
+    md.OnEvent(Level(Side::kSell, 4'002'000, 70, 2));
+    for (int i = 0; i < 3; ++i) md.OnEvent(sweep[i]);
+    const MarketData::Depth torn = md.GetDepth(0, 10);
+    EXPECT_EQ(torn.last_update_id, 3u);
+    ASSERT_EQ(torn.asks.size(), 1u);
+    EXPECT_EQ(torn.asks[0].qty, 70 * kLot);  // command 3's second change is missing
+  }
+  MarketData md(Configs());
+  md.OnEvents({});  // nothing
+  const Event before[] = {Level(Side::kSell, 4'001'000, 50, 1)};
+  md.OnEvents(before);
+  md.OnEvent(Level(Side::kSell, 4'002'000, 70, 2));  // a one-event group
+  md.OnEvents(sweep);
+  const MarketData::Depth d = md.GetDepth(0, 10);
+  EXPECT_EQ(d.last_update_id, 3u);
+  ASSERT_EQ(d.asks.size(), 1u);
+  EXPECT_EQ(d.asks[0].price, 40020 * U);
+  EXPECT_EQ(d.asks[0].qty, 50 * kLot);
+  // The group's trades are recorded as if fed one by one.
+  const auto trades = md.RecentTrades(0, 10);
+  ASSERT_EQ(trades.size(), 2u);
+  EXPECT_EQ(trades[0].id, 1u);
+  EXPECT_EQ(trades[0].price, 40010 * U);
+  EXPECT_EQ(trades[1].id, 2u);
+  EXPECT_EQ(trades[1].qty, 20 * kLot);
+  const auto aggs = md.AggTrades(0, std::nullopt, std::nullopt, std::nullopt, 10);
+  ASSERT_EQ(aggs.size(), 2u);  // two prices
+  EXPECT_EQ(aggs[1].first_trade_id, 2u);
+  EXPECT_EQ(md.LastPrice(0), 40020 * U);
+}
+
+// A reader racing the writer never sees a command half applied: command S
+// sets the bid at 100 and the ask at 200 both to S lots, in one group. (A
+// stress check of OnEvents; the window a per-event writer leaves is a few
+// ns, so this rarely catches one: the deterministic case is above.)
+TEST(MarketDataTest, ReadersNeverSeeHalfACommand) {
+  MarketData md(Configs());
+  constexpr protocol::Seq kCommands = 20'000;
+  std::atomic<bool> reading{false}, done{false};
+  std::thread writer([&] {
+    while (!reading.load()) std::this_thread::yield();
+    for (protocol::Seq s = 1; s <= kCommands; ++s) {
+      const auto lots = static_cast<int64_t>(s);
+      const Event group[] = {Level(Side::kBuy, 100, lots, s), Level(Side::kSell, 200, lots, s)};
+      md.OnEvents(group);
+    }
+    done.store(true);
+  });
+  uint64_t reads = 0, torn = 0;
+  reading.store(true);
+  while (!done.load()) {
+    const MarketData::Depth d = md.GetDepth(0, 5);
+    ++reads;
+    if (d.last_update_id == 0) continue;
+    const auto want = static_cast<int64_t>(d.last_update_id) * kLot;
+    if (d.bids.size() != 1 || d.asks.size() != 1 || d.bids[0].qty != want ||
+        d.asks[0].qty != want) {
+      ++torn;
+    }
+  }
+  writer.join();
+  EXPECT_EQ(torn, 0u) << "of " << reads << " reads";
+  EXPECT_EQ(md.GetDepth(0, 5).last_update_id, kCommands);
 }
 
 TEST(MarketDataTest, TradesGetIdsAndAreBounded) {

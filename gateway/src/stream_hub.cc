@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <unordered_set>
 
 #include "src/rest_util.h"
@@ -422,6 +423,102 @@ struct StreamHub::Impl {
     }
   }
 
+  // The events of one symbol from one OnEvents call. MarketData has applied
+  // all of them already, so its trade ids, aggregates and book are read once
+  // for the run, at its end. REQUIRES: mu held.
+  void OnRun(SymbolId id, std::span<const protocol::Event> run) {
+    SymbolStreams& st = symbols[id];
+    size_t trades = 0;
+    const protocol::Event* last_level = nullptr;
+    for (const protocol::Event& e : run) {
+      if (st.agg && st.agg_seq != e.seq) EmitAgg(id, st);  // its command has ended
+      if (e.type == protocol::EventType::kLevelChanged) {
+        for (DepthAcc* acc : {&st.fast, &st.slow}) {
+          if (e.side == protocol::Side::kBuy) {
+            acc->bids[e.price] = e.qty;
+          } else {
+            acc->asks[e.price] = e.qty;
+          }
+          acc->last = e.seq;
+        }
+        last_level = &e;
+      } else if (e.type == protocol::EventType::kTrade) {
+        ++trades;
+      }
+    }
+    if (trades > 0) OnTrades(id, st, run, trades);
+    if (last_level != nullptr && !st.subs[kBookTicker].empty()) {
+      // One update for the run's final top of book: a half-applied command's
+      // top is never shown.
+      MarketData::BookTicker bt = market.GetBookTicker(id);
+      if (bt.bid.price != st.last_bt.bid.price || bt.bid.qty != st.last_bt.bid.qty ||
+          bt.ask.price != st.last_bt.ask.price || bt.ask.qty != st.last_bt.ask.qty) {
+        st.last_bt = bt;
+        std::string d = "{\"u\":";
+        AppendInt(static_cast<int64_t>(last_level->seq), &d);
+        d.append(",\"s\":\"").append(market.name(id)).push_back('"');
+        Key("b", &d);
+        AmtValue(bt.bid.price, &d);
+        Key("B", &d);
+        AmtValue(bt.bid.qty, &d);
+        Key("a", &d);
+        AmtValue(bt.ask.price, &d);
+        Key("A", &d);
+        AmtValue(bt.ask.qty, &d);
+        d.push_back('}');
+        Publish(st, kBookTicker, d);
+      }
+    }
+  }
+
+  // The run's `n` trades are MarketData's last `n` (one writer, and the run
+  // is all of this symbol's events in the call). REQUIRES: mu held.
+  void OnTrades(SymbolId id, SymbolStreams& st, std::span<const protocol::Event> run, size_t n) {
+    st.trades += n;
+    if (!st.subs[kTrade].empty()) {
+      const std::vector<MarketData::Trade> ts = market.RecentTrades(id, n);
+      // Fewer than n only when max_trades is smaller: those are the last ones.
+      const size_t skip = n - ts.size();
+      size_t k = 0;
+      for (const protocol::Event& e : run) {
+        if (e.type != protocol::EventType::kTrade || k++ < skip) continue;
+        const MarketData::Trade& t = ts[k - 1 - skip];
+        std::string d = "{\"e\":\"trade\"";
+        Key("E", &d);
+        AppendInt(e.ts / 1'000'000, &d);
+        d.append(",\"s\":\"").append(market.name(id)).push_back('"');
+        Key("t", &d);
+        AppendInt(static_cast<int64_t>(t.id), &d);
+        Key("p", &d);
+        AmtValue(t.price, &d);
+        Key("q", &d);
+        AmtValue(t.qty, &d);
+        Key("T", &d);
+        AppendInt(t.time_ms, &d);
+        d.append(t.is_buyer_maker ? ",\"m\":true" : ",\"m\":false").append(",\"M\":true}");
+        Publish(st, kTrade, d);
+      }
+    }
+    if (!st.subs[kAggTrade].empty()) {
+      // The aggregates the run's trades made or extended are among the last
+      // n; each but the last is complete (MarketData extends only the
+      // newest), the last waits for the next command or Flush.
+      const auto as = market.AggTrades(id, std::nullopt, std::nullopt, std::nullopt, n);
+      if (as.empty()) return;
+      const uint64_t first_trade = as.back().last_trade_id + 1 - n;
+      Seq seq = 0;
+      for (const protocol::Event& e : run) {
+        if (e.type == protocol::EventType::kTrade) seq = e.seq;
+      }
+      for (const MarketData::AggTrade& a : as) {
+        if (a.last_trade_id < first_trade) continue;  // complete before this run
+        if (st.agg && st.agg->id != a.id) EmitAgg(id, st);
+        st.agg = a;
+        st.agg_seq = seq;
+      }
+    }
+  }
+
   // "btcusdt@depth@100ms" -> (symbol, kind); false when not a known stream.
   bool Parse(std::string_view name, SymbolId* id, Kind* kind) const {
     if (name == kSuffix[kMiniArr]) {
@@ -688,72 +785,17 @@ void StreamHub::HandleMessage(Session* s, std::string_view text) {
   s->Reply("{\"result\":null,\"id\":" + id + "}");
 }
 
-void StreamHub::OnEvent(const protocol::Event& e) {
+void StreamHub::OnEvents(std::span<const protocol::Event> group) {
   Impl& m = *impl_;
-  if (e.symbol >= m.symbols.size()) return;
+  // Held for the whole group: Flush never finds a command half collected.
   std::lock_guard<std::mutex> lock(m.mu);
-  SymbolStreams& st = m.symbols[e.symbol];
-  if (st.agg && st.agg_seq != e.seq) m.EmitAgg(e.symbol, st);
-  if (e.type == protocol::EventType::kLevelChanged) {
-    for (DepthAcc* acc : {&st.fast, &st.slow}) {
-      if (e.side == protocol::Side::kBuy) {
-        acc->bids[e.price] = e.qty;
-      } else {
-        acc->asks[e.price] = e.qty;
-      }
-      acc->last = e.seq;
-    }
-    if (!st.subs[kBookTicker].empty()) {
-      MarketData::BookTicker bt = m.market.GetBookTicker(e.symbol);
-      if (bt.bid.price != st.last_bt.bid.price || bt.bid.qty != st.last_bt.bid.qty ||
-          bt.ask.price != st.last_bt.ask.price || bt.ask.qty != st.last_bt.ask.qty) {
-        st.last_bt = bt;
-        std::string d = "{\"u\":";
-        AppendInt(static_cast<int64_t>(e.seq), &d);
-        d.append(",\"s\":\"").append(m.market.name(e.symbol)).push_back('"');
-        Key("b", &d);
-        AmtValue(bt.bid.price, &d);
-        Key("B", &d);
-        AmtValue(bt.bid.qty, &d);
-        Key("a", &d);
-        AmtValue(bt.ask.price, &d);
-        Key("A", &d);
-        AmtValue(bt.ask.qty, &d);
-        d.push_back('}');
-        m.Publish(st, kBookTicker, d);
-      }
-    }
-    return;
-  }
-  if (e.type != protocol::EventType::kTrade) return;
-  ++st.trades;
-  if (!st.subs[kTrade].empty()) {
-    auto ts = m.market.RecentTrades(e.symbol, 1);
-    if (!ts.empty()) {
-      const MarketData::Trade& t = ts.back();
-      std::string d = "{\"e\":\"trade\"";
-      Key("E", &d);
-      AppendInt(e.ts / 1'000'000, &d);
-      d.append(",\"s\":\"").append(m.market.name(e.symbol)).push_back('"');
-      Key("t", &d);
-      AppendInt(static_cast<int64_t>(t.id), &d);
-      Key("p", &d);
-      AmtValue(t.price, &d);
-      Key("q", &d);
-      AmtValue(t.qty, &d);
-      Key("T", &d);
-      AppendInt(t.time_ms, &d);
-      d.append(t.is_buyer_maker ? ",\"m\":true" : ",\"m\":false").append(",\"M\":true}");
-      m.Publish(st, kTrade, d);
-    }
-  }
-  if (!st.subs[kAggTrade].empty()) {
-    auto as = m.market.AggTrades(e.symbol, std::nullopt, std::nullopt, std::nullopt, 1);
-    if (!as.empty()) {
-      if (st.agg && st.agg->id != as.back().id) m.EmitAgg(e.symbol, st);
-      st.agg = as.back();
-      st.agg_seq = e.seq;
-    }
+  size_t i = 0;
+  while (i < group.size()) {
+    const SymbolId id = group[i].symbol;
+    size_t j = i + 1;
+    while (j < group.size() && group[j].symbol == id) ++j;
+    if (id < m.symbols.size()) m.OnRun(id, group.subspan(i, j - i));
+    i = j;
   }
 }
 

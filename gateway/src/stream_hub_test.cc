@@ -19,6 +19,7 @@
 #include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <map>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -97,6 +98,11 @@ class StreamHubTest : public ::testing::Test {
     md_.OnEvent(e);
     hub_.OnEvent(e);
   }
+  // One engine command's events, as the exchange's pump hands them over.
+  void FeedGroup(std::span<const Event> group) {
+    md_.OnEvents(group);
+    hub_.OnEvents(group);
+  }
   void Level(Side s, int64_t price, int64_t qty, protocol::Seq seq) {
     Feed(testing::LevelEvent(s, price, qty, seq));
   }
@@ -158,6 +164,147 @@ TEST_F(StreamHubTest, CombinedStreamsAreWrapped) {
   EXPECT_EQ(c.Read(),
             R"({"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1700000000005,)"
             R"("s":"BTCUSDT","U":1,"u":6,"b":[],"a":[["40001.00000000","0.00000000"]]}})");
+}
+
+// One engine command changes two levels under one seq. Fed per event with a
+// Flush between (the flusher thread racing the pump), the diff event says
+// u = 3 without the second change, which then waits for the symbol's next
+// command, while REST depth at lastUpdateId 3 has it. Fed as one group, the
+// event that ends at u = S carries all of command S.
+TEST_F(StreamHubTest, DiffDepthCarriesWholeCommands) {
+  WsClient c(server_.port(), "/ws/btcusdt@depth@100ms");
+  Level(Side::kSell, 4'000'100, 1'000, 1);
+  Level(Side::kSell, 4'000'200, 1'000, 2);
+  hub_.Flush(kNowMs);
+  EXPECT_EQ(c.Read(), R"({"e":"depthUpdate","E":1700000000000,"s":"BTCUSDT","U":1,"u":2,"b":[],)"
+                      R"("a":[["40001.00000000","0.01000000"],["40002.00000000","0.01000000"]]})");
+  // The per-event path, Flush in the middle of command 3.
+  Level(Side::kSell, 4'000'100, 0, 3);
+  hub_.Flush(kNowMs + 100);
+  EXPECT_EQ(c.Read(), R"({"e":"depthUpdate","E":1700000000100,"s":"BTCUSDT","U":3,"u":3,"b":[],)"
+                      R"("a":[["40001.00000000","0.00000000"]]})");
+  Level(Side::kSell, 4'000'200, 0, 3);
+  hub_.Flush(kNowMs + 200);  // nothing after u = 3: the change waits
+  // Command 4, one group: a buy rests two levels (as if it were a sweep).
+  const Event four[] = {testing::LevelEvent(Side::kBuy, 3'999'900, 2'000, 4),
+                        testing::LevelEvent(Side::kBuy, 3'999'800, 3'000, 4)};
+  FeedGroup(four);
+  hub_.Flush(kNowMs + 300);
+  EXPECT_EQ(c.Read(), R"({"e":"depthUpdate","E":1700000000300,"s":"BTCUSDT","U":4,"u":4,)"
+                      R"("b":[["39999.00000000","0.02000000"],["39998.00000000","0.03000000"]],)"
+                      R"("a":[["40002.00000000","0.00000000"]]})");  // command 3's, late
+  // Command 5 takes the best bid and part of the next, with trades; the book
+  // ticker follows the whole command, once (per event: twice, the first
+  // time with a level half taken).
+  WsClient bt(server_.port(), "/ws/btcusdt@bookTicker");
+  const Event five[] = {testing::TradeEvent(3'999'900, 2'000, Side::kBuy, kNowMs, 5, 9),
+                        testing::TradeEvent(3'999'800, 2'000, Side::kBuy, kNowMs, 5, 9),
+                        testing::LevelEvent(Side::kBuy, 3'999'900, 0, 5),
+                        testing::LevelEvent(Side::kBuy, 3'999'800, 1'000, 5)};
+  FeedGroup(five);
+  EXPECT_EQ(bt.Read(), R"({"u":5,"s":"BTCUSDT","b":"39998.00000000","B":"0.01000000",)"
+                       R"("a":"0.00000000","A":"0.00000000"})");
+  hub_.Flush(kNowMs + 400);
+  EXPECT_EQ(c.Read(), R"({"e":"depthUpdate","E":1700000000400,"s":"BTCUSDT","U":5,"u":5,)"
+                      R"("b":[["39999.00000000","0.00000000"],["39998.00000000","0.01000000"]],)"
+                      R"("a":[]})");
+}
+
+// A group's trades get their own ids and complete aggregates; the last
+// aggregate is sent at the next command (or Flush), as with OnEvent.
+TEST_F(StreamHubTest, GroupTradesAndAggregates) {
+  WsClient c(server_.port(), "/stream?streams=btcusdt@trade/btcusdt@aggTrade");
+  const Event three[] = {testing::TradeEvent(4'000'100, 1'000, Side::kSell, kNowMs, 3, 7),
+                         testing::TradeEvent(4'000'100, 2'000, Side::kSell, kNowMs, 3, 7),
+                         testing::TradeEvent(4'000'200, 4'000, Side::kSell, kNowMs, 3, 7),
+                         testing::LevelEvent(Side::kSell, 4'000'100, 0, 3)};
+  FeedGroup(three);
+  simdjson::dom::parser parser;
+  std::vector<std::string> got;
+  for (int i = 0; i < 4; ++i) got.push_back(c.Read());  // 3 trades, the first aggregate
+  std::vector<int64_t> trade_ids;
+  std::string agg;
+  for (const std::string& m : got) {
+    if (m.find("@trade") != std::string::npos) {
+      simdjson::dom::element d = parser.parse(m);
+      trade_ids.push_back(int64_t(d["data"]["t"]));
+    } else {
+      agg = m;
+    }
+  }
+  EXPECT_EQ(trade_ids, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(agg, R"({"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1700000000000,)"
+                 R"("s":"BTCUSDT","a":1,"p":"40001.00000000","q":"0.03000000","f":1,"l":2,)"
+                 R"("T":1700000000000,"m":false,"M":true}})");
+  const Event four[] = {testing::LevelEvent(Side::kBuy, 3'999'900, 2'000, 4)};
+  FeedGroup(four);  // the next command completes the last aggregate
+  EXPECT_EQ(c.Read(), R"({"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1700000000000,)"
+                      R"("s":"BTCUSDT","a":2,"p":"40002.00000000","q":"0.04000000","f":3,"l":3,)"
+                      R"("T":1700000000000,"m":false,"M":true}})");
+}
+
+// A flusher racing the pump never splits a command: command S sets the bid
+// at 1.00 and the ask at 2.00 both to S lots in one group, so every diff
+// event shows both levels at its u, and each U follows the previous u.
+// (Flush runs in a tight loop on its own thread, as the flusher thread would
+// with a very short interval. A stress check: a per-event feed leaves a
+// window too short to hit reliably; DiffDepthCarriesWholeCommands is the
+// deterministic case.)
+TEST(StreamHubRaceTest, FlusherNeverSplitsACommand) {
+  testing::FixedClock clock(kNowMs);
+  MarketData md(Configs());
+  StreamHub::Options o;
+  o.depth_fast_ms = 1;
+  o.flush_thread = false;
+  StreamHub hub(md, clock, o);
+  HttpServer server{HttpServerOptions{}};
+  hub.Register(server);
+  ASSERT_FALSE(server.Start());
+  WsClient c(server.port(), "/ws/btcusdt@depth@100ms");
+  constexpr protocol::Seq kCommands = 3'000;
+  std::atomic<bool> pumped{false};
+  std::thread flusher([&] {
+    int64_t now = kNowMs;
+    while (!pumped.load()) hub.Flush(++now);
+    hub.Flush(now + 1);  // the rest
+  });
+  std::thread pump([&] {
+    for (protocol::Seq s = 1; s <= kCommands; ++s) {
+      const auto lots = static_cast<int64_t>(s);
+      const Event group[] = {testing::LevelEvent(Side::kBuy, 100, lots, s),
+                             testing::LevelEvent(Side::kSell, 200, lots, s)};
+      md.OnEvents(group);
+      hub.OnEvents(group);
+      if (s % 16 == 0) std::this_thread::yield();
+    }
+    pumped.store(true);
+  });
+  simdjson::dom::parser parser;
+  protocol::Seq u = 0, prev_u = 0;
+  int events = 0, torn = 0;
+  auto amt = [](std::string_view s) { return os::ParseDecimal(s, os::kAmountDecimals).units; };
+  while (u < kCommands) {
+    const std::string m = c.Read();
+    if (m.empty()) {
+      ADD_FAILURE() << c.error.message();
+      break;
+    }
+    simdjson::dom::element d = parser.parse(m);
+    u = static_cast<protocol::Seq>(int64_t(d["u"]));
+    EXPECT_EQ(static_cast<protocol::Seq>(int64_t(d["U"])), prev_u + 1);
+    prev_u = u;
+    ++events;
+    simdjson::dom::array b = d["b"], a = d["a"];
+    const int64_t want = static_cast<int64_t>(u) * 1'000;  // lots of 0.00001
+    if (b.size() != 1 || a.size() != 1 || amt(std::string_view(b.at(0).at(1))) != want ||
+        amt(std::string_view(a.at(0).at(1))) != want) {
+      ++torn;
+    }
+  }
+  pump.join();
+  flusher.join();
+  EXPECT_EQ(torn, 0) << "of " << events << " events";
+  server.Stop();
 }
 
 // Diff events applied on a snapshot taken after the SUBSCRIBE ack give the book.

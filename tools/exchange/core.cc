@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <span>
 
 #include "absl/strings/str_cat.h"
 #include "xc/protocol/check.h"
@@ -230,12 +231,8 @@ void Core::PumpLoop() {
     // Read before polling: once set, the runner has stopped and published
     // everything, so an empty poll afterwards means nothing is left.
     const bool stop = stop_pump_.load(std::memory_order_acquire);
-    const size_t got = runner_->PollEvents(
-        [&](const protocol::Event& e) {
-          buf.push_back(e);
-          if (options_.on_market_event) options_.on_market_event(e);
-        },
-        kMaxPoll);
+    const size_t got =
+        runner_->PollEvents([&](const protocol::Event& e) { buf.push_back(e); }, kMaxPoll);
     if (!buf.empty()) {
       // The runner publishes each command's events in one piece, so when the
       // poll drained the ring every group in buf is whole. A full poll may
@@ -247,6 +244,18 @@ void Core::PumpLoop() {
         while (complete > 0 && buf[complete - 1].seq == last) --complete;
       }
       if (complete > 0) {
+        if (options_.on_market_events) {
+          // One call per command, so market data takes each command's
+          // changes in one step; no allocation, the groups are views of buf.
+          const std::span<const protocol::Event> ready(buf.data(), complete);
+          size_t i = 0;
+          while (i < complete) {
+            size_t j = i + 1;
+            while (j < complete && buf[j].seq == buf[i].seq) ++j;
+            options_.on_market_events(ready.subspan(i, j - i));
+            i = j;
+          }
+        }
         Dispatch(buf.data(), complete, buf[complete - 1].seq);
         buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(complete));
       }

@@ -27,7 +27,7 @@
 //
 // Threads: Send from any worker thread (one mutex makes the runner's single
 // producer role safe); the pump thread polls the runner and feeds market data
-// (CoreOptions::on_market_event), from which Quote reads the reference
+// (CoreOptions::on_market_events, one command at a time), from which Quote reads the reference
 // prices; admin calls from any thread. Setup (Recover, DeliverRecovered,
 // FinishRecovery, Start) on one thread before anything runs.
 
@@ -36,6 +36,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -61,10 +62,13 @@ struct CoreOptions {
   bool sync = true;
   // How long a client request waits for the order service + engine.
   std::chrono::milliseconds timeout{10'000};
-  // Called on the pump thread for every engine event (market data), in order,
-  // before the partitions get them.
-  std::function<void(const protocol::Event&)> on_market_event;
-  // The market data on_market_event keeps (and on_book_reset seeds): the
+  // Called on the pump thread once per engine command with all its events
+  // (one seq, one symbol; the span is valid for the call only), in seq
+  // order, before the partitions get them: market data applies each command
+  // atomically (MarketData::OnEvents, StreamHub::OnEvents), so no reader
+  // sees lastUpdateId S with part of command S.
+  std::function<void(std::span<const protocol::Event>)> on_market_events;
+  // The market data on_market_events keeps (and on_book_reset seeds): the
   // partitions' reference prices (Core::Quote) are read from it. Required.
   const gateway::MarketData* market = nullptr;
   // Called by FinishRecovery with each recovered book (ticks, lots; best

@@ -31,6 +31,7 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -188,9 +189,9 @@ int Run(int argc, char** argv) {
   gateway::MarketData market(configs);
   // ---- WebSocket market streams (issue 5): fed right after MarketData ----
   gateway::StreamHub streams(market, clock);
-  core_opts.on_market_event = [&market, &streams](const protocol::Event& e) {
-    market.OnEvent(e);
-    streams.OnEvent(e);
+  core_opts.on_market_events = [&market, &streams](std::span<const protocol::Event> group) {
+    market.OnEvents(group);
+    streams.OnEvents(group);
   };
   // ---- end WebSocket market streams ----
   // ---- user data streams: the partitions' events to WebSocket sessions ----

@@ -26,12 +26,14 @@
 // the volume-weighted price of the one-minute klines in (now - 5min, now],
 // or the last price when there was no trade in that window.
 //
-// Threads: exactly one writer thread calls OnEvent/ResetBook (the thread
-// that receives the engine's events); any number of reader threads (the
-// gateway's I/O threads) call the queries concurrently. Each symbol has its
-// own mutex, held by the writer for one event and by a reader while it
-// copies the answer out, so readers of different symbols never contend and
-// a reader never sees half an event. The symbol table is immutable.
+// Threads: exactly one writer thread calls OnEvents/OnEvent/ResetBook (the
+// thread that receives the engine's events); any number of reader threads
+// (the gateway's I/O threads) call the queries concurrently. Each symbol has
+// its own mutex, held by the writer for one engine command's group of
+// events (OnEvents) and by a reader while it copies the answer out, so
+// readers of different symbols never contend and a reader never sees half a
+// command: lastUpdateId S comes with all of command S's level changes (what
+// Binance's diff-depth sync recipe relies on). The symbol table is immutable.
 //
 // Memory (bounded, grows only as trading happens): per symbol the book's
 // levels, max_trades trades and aggregate trades (~48 and ~64 bytes each),
@@ -39,7 +41,8 @@
 // (10000, 1000) at most ~2.7 MB for a symbol that trades every second.
 //
 // Cost: an event is O(log levels) for the book and O(16) for the klines,
-// allocating only when a deque grows a block; queries copy at most `limit`
+// allocating only when a deque grows a block (or the book a level); a group
+// takes its symbol's mutex once; queries copy at most `limit`
 // rows (the 24h ticker reads up to 1441 one-minute klines).
 
 #include <cstddef>
@@ -50,6 +53,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -106,12 +110,21 @@ class MarketData {
 
   // ---- Writer (one thread) ----
 
-  // Applies one engine event, in the engine's order: kLevelChanged sets the
-  // level (qty 0 removes it) and makes e.seq the lastUpdateId; kTrade
-  // (price = maker price, qty = lots, side = maker side, ts = ns) appends a
-  // trade and updates the aggregate trades and klines. Other types, and
-  // events of unknown symbols, are ignored.
-  void OnEvent(const protocol::Event& e);
+  // Applies one engine command's events (its group: all with one seq, in the
+  // engine's order) under one acquisition of the symbol's mutex, so readers
+  // see the book before or after the whole command, never in between.
+  // Per event: kLevelChanged sets the level (qty 0 removes it) and makes
+  // e.seq the lastUpdateId; kTrade (price = maker price, qty = lots, side =
+  // maker side, ts = ns) appends a trade and updates the aggregate trades
+  // and klines. Other types, and events of unknown symbols, are ignored.
+  // A command touches one book, hence one symbol (engine::Shard::Apply); a
+  // span that mixes symbols is applied one run of equal symbols at a time,
+  // each run atomic. Empty: nothing.
+  void OnEvents(std::span<const protocol::Event> group);
+  // OnEvents of one event. Feeding a command's events one by one lets a
+  // reader see lastUpdateId S with part of command S; the exchange's pump
+  // uses OnEvents (tests and single-event commands use this).
+  void OnEvent(const protocol::Event& e) { OnEvents({&e, 1}); }
   // Replaces the book of `symbol` (after a restart: from the engine's
   // snapshot) with these levels (ticks, lots; any order, qty > 0), whose
   // lastUpdateId is `seq`. Trades and statistics are kept. Unknown symbol:
@@ -226,6 +239,9 @@ class MarketData {
 
  private:
   struct SymbolState;
+  // One event of a known symbol. REQUIRES: s.mu held by the writer.
+  void ApplyLocked(SymbolState& s, const protocol::Event& e);
+
   std::vector<std::unique_ptr<SymbolState>> symbols_;
   Options options_;
 };

@@ -17,13 +17,15 @@
 // Streams (lowercase symbol, as Binance):
 //   <sym>@trade        {"e":"trade","E","s","t","p","q","T","m","M":true}
 //   <sym>@aggTrade     {"e":"aggTrade","E","s","a","p","q","f","l","T","m","M":true},
-//                      sent when the aggregate is complete (the next
-//                      engine command, or the next Flush)
+//                      sent when the aggregate is complete (at the end of
+//                      its command when another aggregate followed it in
+//                      the command, else at the next command or Flush)
 //   <sym>@depth, <sym>@depth@1000ms, <sym>@depth@100ms
 //                      {"e":"depthUpdate","E","s","U","u","b":[["p","q"]],"a":[...]}
 //                      every level changed in the interval, with its final
 //                      quantity ("0.00000000": gone)
-//   <sym>@bookTicker   {"u","s","b","B","a","A"} (no "e", as Binance)
+//   <sym>@bookTicker   {"u","s","b","B","a","A"} (no "e", as Binance): the
+//                      top after each command that changed it, u = its seq
 //   <sym>@depth5, @depth10, @depth20 (+ "@100ms")
 //                      {"lastUpdateId","bids":[["p","q"]],"asks":[...]}: the
 //                      best N levels every 1000 ms (100 ms), when the book's
@@ -62,20 +64,20 @@
 // Changes are collected even without subscribers, so a subscriber that
 // joins mid-interval still gets all of them.
 //
-// Threads. OnEvent runs on the one thread that feeds MarketData (the pump),
-// right after MarketData::OnEvent, so the trade ids and book it reads are
+// Threads. OnEvents runs on the one thread that feeds MarketData (the pump),
+// right after MarketData::OnEvents, so the trade ids and book it reads are
 // current. Flush runs on the hub's flusher thread (Options::flush_thread) or
 // on the test's. Control messages run on the sessions' I/O threads. One
-// mutex guards the subscriptions and the pending depth; OnEvent holds it
-// for one event and never blocks on a client: each payload is formatted
-// once per event (and once more wrapped, if a combined session wants it)
+// mutex guards the subscriptions and the pending depth; OnEvents holds it
+// for one command's group and never blocks on a client: each payload is
+// formatted once (and once more wrapped, if a combined session wants it)
 // and the shared buffer is posted to every subscribed session, whose
 // bounded queue (HttpServerOptions::ws_max_queue) closes a slow consumer.
 // Ownership: borrows the MarketData and the clock; must outlive the
 // HttpServer it is registered with having stopped (sessions call back into
 // it until the server's Stop() returns).
-// Cost: per event O(subscribers of its streams) posts, plus a MarketData
-// query for trades and book tickers when somebody listens to them. Per
+// Cost: per event O(subscribers of its streams) posts, plus per command a
+// MarketData query for trades and book tickers when somebody listens to them. Per
 // Flush and symbol with subscribers: one GetDepth(20) per partial-depth
 // speed due, one Get24hTicker per second (every symbol while
 // !miniTicker@arr has subscribers), one Klines query per subscribed
@@ -83,11 +85,11 @@
 //
 // Timed streams (partial depth, tickers, klines) are produced in Flush,
 // which queries MarketData only for streams that have subscribers; the
-// pump thread's OnEvent only counts the trade for them.
+// pump thread's OnEvents only counts the trade for them.
 //
 // Not yet: <sym>@ticker_<window>, !ticker@arr, @avgPrice, SET_PROPERTY and
 // GET_PROPERTY (answered with code 2). Flush releases the hub's mutex
-// around its MarketData queries, so OnEvent waits only for formatting.
+// around its MarketData queries, so OnEvents waits only for formatting.
 
 #include <condition_variable>
 #include <cstddef>
@@ -95,6 +97,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -138,8 +141,24 @@ class StreamHub {
     listen_key_acceptor_ = std::move(acceptor);
   }
 
-  // One engine event, after MarketData::OnEvent saw it. The feeding thread.
-  void OnEvent(const protocol::Event& e);
+  // One engine command's events (its group: one seq, one symbol, in the
+  // engine's order), right after MarketData::OnEvents applied the same span.
+  // The feeding thread. The hub's mutex is held for the whole group, so a
+  // Flush sees all of a command's level changes or none: a diff event that
+  // ends at u = S carries every change of command S. Per group: the level
+  // changes join the pending depth; one @bookTicker update for the final
+  // top of book (u = the seq), if it changed; one @trade per trade with the
+  // ids MarketData gave them; the aggregate trades the group completed are
+  // sent, its last one waits for the next command (or Flush). A span may
+  // also hold several commands, provided each symbol's events are
+  // contiguous in it (MarketData is read once per symbol, after the span).
+  // Cost: O(events) plus, when somebody listens, one RecentTrades /
+  // AggTrades / GetBookTicker query per group.
+  void OnEvents(std::span<const protocol::Event> group);
+  // OnEvents of one event. Feeding a command one event at a time lets a
+  // Flush split it (the change after the split reaches subscribers only
+  // with the symbol's next command); the exchange's pump uses OnEvents.
+  void OnEvent(const protocol::Event& e) { OnEvents({&e, 1}); }
 
   // Sends the depth events due at `now_ms` (each speed at most once per
   // its interval), the pending aggregate trades, and the timed streams due. Any one thread at a time.
