@@ -35,6 +35,7 @@ using internal::OptionalInt;
 using internal::SetError;
 using internal::SplitSymbols;
 using internal::Str;
+using internal::StpName;
 
 protocol::Timestamp SystemWallClock::NowNanos() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -314,16 +315,6 @@ thread_local RequestParams tl_params;
 
 constexpr size_t kDefaultLimit = 500;
 constexpr size_t kMaxLimit = 1000;
-
-const char* StpName(protocol::StpMode m) {
-  switch (m) {
-    case protocol::StpMode::kNone: return "NONE";
-    case protocol::StpMode::kExpireTaker: return "EXPIRE_TAKER";
-    case protocol::StpMode::kExpireMaker: return "EXPIRE_MAKER";
-    case protocol::StpMode::kExpireBoth: return "EXPIRE_BOTH";
-  }
-  return "NONE";
-}
 
 std::optional<protocol::StpMode> ParseStp(std::string_view s) {
   if (s == "NONE") return protocol::StpMode::kNone;

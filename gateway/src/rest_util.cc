@@ -37,6 +37,16 @@ bool SplitSymbols(std::string_view s, std::vector<std::string_view>* out) {
   }
 }
 
+const char* StpName(protocol::StpMode m) {
+  switch (m) {
+    case protocol::StpMode::kNone: return "NONE";
+    case protocol::StpMode::kExpireTaker: return "EXPIRE_TAKER";
+    case protocol::StpMode::kExpireMaker: return "EXPIRE_MAKER";
+    case protocol::StpMode::kExpireBoth: return "EXPIRE_BOTH";
+  }
+  return "NONE";
+}
+
 void SetError(const os::ApiError& e, HttpResponse& resp) {
   resp.set_status(e.http_status());
   resp.body().clear();

@@ -34,6 +34,9 @@ bool IsSymbolName(std::string_view s);
 bool SplitSymbols(std::string_view s, std::vector<std::string_view>* out);
 
 // Replaces the response with the error's JSON body and HTTP status.
+// Binance's name of a self-trade prevention mode ("NONE", "EXPIRE_TAKER", ...).
+const char* StpName(protocol::StpMode m);
+
 void SetError(const order_service::ApiError& e, HttpResponse& resp);
 
 inline int64_t Ms(protocol::Timestamp ns) { return ns / 1'000'000; }

@@ -18,16 +18,6 @@ using internal::Str;
 
 namespace {
 
-const char* StpModeName(protocol::StpMode m) {
-  switch (m) {
-    case protocol::StpMode::kNone: return "NONE";
-    case protocol::StpMode::kExpireTaker: return "EXPIRE_TAKER";
-    case protocol::StpMode::kExpireMaker: return "EXPIRE_MAKER";
-    case protocol::StpMode::kExpireBoth: return "EXPIRE_BOTH";
-  }
-  return "NONE";
-}
-
 void RenderReport(const os::ExecutionReport& r, std::string* out) {
   out->append("{\"e\":\"executionReport\"");
   Int("E", Ms(r.event_time), out);
@@ -66,7 +56,7 @@ void RenderReport(const os::ExecutionReport& r, std::string* out) {
   Amt("Y", r.last_quote_qty, out);
   Amt("Q", r.orig_quote_order_qty, out);
   Int("W", r.working_time < 0 ? -1 : Ms(r.working_time), out);
-  Str("V", StpModeName(r.stp), out);
+  Str("V", internal::StpName(r.stp), out);
   out->push_back('}');
 }
 

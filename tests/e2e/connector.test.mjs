@@ -10,14 +10,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import connector from '@binance/connector';
 
 import { symbolsOf } from './lib/config.mjs';
+import { spotClient } from './lib/connector.mjs';
 import { startExchange } from './lib/exchange.mjs';
 import { Ledger, fmt, notional, units } from './lib/money.mjs';
 import { waitFor } from './lib/util.mjs';
 
-const { Spot } = connector;
 
 const SYMS = symbolsOf();
 const BTCUSDT = SYMS.BTCUSDT;
@@ -29,24 +28,11 @@ const users = {};    // name -> {userId, apiKey, secretKey}
 const clients = {};  // name -> Spot
 
 // The connector logs every error response to console.error; keep output quiet.
-const quietLogger = { log: () => {}, error: () => {}, info: () => {}, warn: () => {}, debug: () => {} };
 
 // A Spot whose failed calls throw an Error that shows the HTTP status and
 // body (axios errors only say "Request failed with status code 400").
 function spot(apiKey, secret) {
-  const c = new Spot(apiKey, secret, { baseURL: ex.baseURL, logger: quietLogger });
-  return new Proxy(c, {
-    get(target, prop) {
-      const v = target[prop];
-      if (typeof v !== 'function') return v;
-      return (...args) => v.apply(target, args).catch((e) => {
-        if (!e.response) throw e;
-        const err = new Error(`${String(prop)}(${JSON.stringify(args)}): HTTP ${e.response.status} ${JSON.stringify(e.response.data)}`);
-        err.response = e.response;
-        throw err;
-      });
-    },
-  });
+  return spotClient(ex.baseURL, apiKey, secret);
 }
 
 async function makeUser(name, deposits) {

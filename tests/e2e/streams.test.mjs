@@ -17,12 +17,13 @@ import { after, before, describe, test } from 'node:test';
 
 import connector from '@binance/connector';
 
+import { quietLogger, spotClient } from './lib/connector.mjs';
 import { startExchange } from './lib/exchange.mjs';
 import { httpRequest } from './lib/http.mjs';
 import { fmt, notional, units } from './lib/money.mjs';
 import { sleep, waitFor } from './lib/util.mjs';
 
-const { Spot, WebsocketStream } = connector;
+const { WebsocketStream } = connector;
 
 // Under the sanitizers everything is several times slower: fewer operations.
 const SCALE = process.env.XC_TEST_SCALE === 'sanitizer' ? 0.25 : 1;
@@ -33,7 +34,6 @@ const LOOPS_PER_USER = 2;
 // largest window, so that no order fails -1021 for the machine's load.
 const RECV_WINDOW = 60000;
 
-const quietLogger = { log: () => {}, error: () => {}, info: () => {}, warn: () => {}, debug: () => {} };
 
 let ex;
 const streamClients = [];  // every WebsocketStream opened, disconnected in after()
@@ -58,19 +58,7 @@ after(async () => {
 });
 
 function spot(user) {
-  const c = new Spot(user.apiKey, user.secretKey, { baseURL: ex.baseURL, logger: quietLogger });
-  return new Proxy(c, {
-    get(target, prop) {
-      const v = target[prop];
-      if (typeof v !== 'function') return v;
-      return (...args) => v.apply(target, args).catch((e) => {
-        if (!e.response) throw e;
-        const err = new Error(`${String(prop)}(${JSON.stringify(args)}): HTTP ${e.response.status} ${JSON.stringify(e.response.data)}`);
-        err.response = e.response;
-        throw err;
-      });
-    },
-  });
+  return spotClient(ex.baseURL, user.apiKey, user.secretKey);
 }
 
 // A connector WebsocketStream whose messages are collected (parsed) in

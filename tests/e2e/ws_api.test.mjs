@@ -24,6 +24,7 @@ import ccxt from 'ccxt';
 import WebSocket from 'ws';
 
 import { symbolsOf } from './lib/config.mjs';
+import { quietLogger } from './lib/connector.mjs';
 import { startExchange } from './lib/exchange.mjs';
 import { accountBalances, hmacHex, httpRequest, signedRequest } from './lib/http.mjs';
 import { Ledger, fmt, units } from './lib/money.mjs';
@@ -37,7 +38,6 @@ let ex;
 const ledger = new Ledger();
 const closers = [];  // run in after()
 
-const quietLogger = { log: () => {}, error: () => {}, info: () => {}, warn: () => {}, debug: () => {} };
 
 before(async () => {
   ex = await startExchange();
