@@ -57,6 +57,8 @@ load:
   --rest-connections N    (2)
   --max-inflight N        per connection (4096)
   --ws-path P             /ws-api/v3
+  --order-api A           ws (default: WebSocket API) | rest (POST/DELETE /api/v3/order,
+                          one request in flight per connection)
 mode:
   --rate R                open loop: order operations per second (1000)
   --duration S            measured seconds (10)
@@ -84,6 +86,7 @@ struct Options {
   std::string rest_kind = "depth";
   uint64_t max_inflight = 4096;
   std::string ws_path = "/ws-api/v3";
+  std::string order_api = "ws";
   double rate = 1000, duration = 10, warmup = 2, drain_timeout = 10;
   bool find_max = false;
   double start_rate = 2000, step_factor = 1.5, step_duration = 5, step_warmup = 1,
@@ -461,6 +464,7 @@ int Run(Options o) {
   target.host = o.host;
   target.port = o.port;
   target.ws_path = o.ws_path;
+  target.order_api = o.order_api;
   target.rest_kind = o.rest_kind;
   target.max_inflight_per_conn = o.max_inflight;
 
@@ -548,7 +552,8 @@ int Run(Options o) {
       << "\",\"journal_policy\":\""
       << (o.spawn_path.empty() ? "unknown (external exchange)" : o.journal_policy)
       << "\",\"connections\":" << o.connections << ",\"users\":" << users.size()
-      << ",\"threads\":" << threads << ",\"mix\":\"" << o.mix << "\",\"resp_type\":\""
+      << ",\"threads\":" << threads << ",\"order_api\":\"" << o.order_api << "\",\"mix\":\""
+      << o.mix << "\",\"resp_type\":\""
       << o.resp_type << "\",\"symbol\":\"" << o.symbol << "\",\"price_low\":\"" << o.price_low
       << "\",\"price_high\":\"" << o.price_high << "\",\"price_mid\":\"" << o.price_mid
       << "\",\"qty\":\"" << o.qty << "\",\"rest_rate\":" << o.rest_rate << ",\"rest_kind\":\""
@@ -579,7 +584,9 @@ int Run(Options o) {
      << " |\n| journal_policy | "
      << (o.spawn_path.empty() ? "unknown (external exchange)" : o.journal_policy) << " |\n"
      << "| connections / users / client threads | " << o.connections << " / " << users.size()
-     << " / " << threads << " |\n| mix | " << o.mix << " (" << o.symbol << ", low "
+     << " / " << threads << " |\n| order entry | "
+     << (o.order_api == "ws" ? "WebSocket API " + o.ws_path : std::string("REST /api/v3/order"))
+     << " |\n| mix | " << o.mix << " (" << o.symbol << ", low "
      << o.price_low << ", high " << o.price_high << ", mid " << o.price_mid << ", qty " << o.qty
      << ", newOrderRespType " << o.resp_type << ") |\n| REST reads | " << o.rest_rate << "/s "
      << o.rest_kind << " |\n| CPUs | server " << (o.server_cpus.empty() ? "any" : o.server_cpus)
@@ -674,6 +681,7 @@ int main(int argc, char** argv) {
     else if (f == "--rest-connections") integer(&o.rest_connections);
     else if (f == "--max-inflight") ok = a.Uint(&o.max_inflight) && o.max_inflight > 0;
     else if (f == "--ws-path") str(&o.ws_path);
+    else if (f == "--order-api") str(&o.order_api);
     else if (f == "--rate") num(&o.rate);
     else if (f == "--duration") num(&o.duration);
     else if (f == "--warmup") num(&o.warmup);
@@ -693,6 +701,7 @@ int main(int argc, char** argv) {
     if (!ok) return bad("bad value for " + f);
   }
   if (o.connections < 1) return bad("--connections must be >= 1");
+  if (o.order_api != "ws" && o.order_api != "rest") return bad("--order-api ws|rest");
   if (o.rest_kind != "depth" && o.rest_kind != "order") return bad("--rest-kind depth|order");
   if (o.resp_type != "ACK" && o.resp_type != "RESULT" && o.resp_type != "FULL")
     return bad("--resp-type ACK|RESULT|FULL");

@@ -69,6 +69,7 @@ struct PreparedPlace {
   std::string sig_prefix;   // "apiKey=..&...&timestamp="
   std::string sig_suffix;   // "&type=LIMIT"
   std::string json_prefix;  // {"method":"order.place","params":{...,"timestamp":
+  std::string query;        // REST: "symbol=..&...&newOrderRespType=ACK&timestamp="
   bool rests = false;       // GTC: its orderId is kept for a later cancel
 };
 
@@ -114,6 +115,10 @@ struct WsConn {
   uint64_t inflight = 0;
   std::array<PreparedPlace, kVariants> places;
   std::string cancel_sig_a, cancel_sig_b, cancel_json_a;
+  std::string http_headers;  // REST: " HTTP/1.1\r\nHost..X-MBX-APIKEY..\r\n\r\n"
+  // REST order entry: one request in flight; operations due meanwhile wait
+  // here with their scheduled time (and are charged from it).
+  std::deque<std::pair<int64_t, bool>> backlog;
   // Open orders (acknowledged GTC places), oldest first.
   std::deque<int64_t> open;
   bool next_cancel = false;
@@ -144,6 +149,7 @@ struct Worker::Impl {
   std::vector<WsConn> conns;
   std::vector<RestConn> rest;
   int epfd = -1;
+  bool rest_orders = false;  // order entry over REST instead of the WS API
   PhaseStats* stats = nullptr;
   int64_t window_begin = 0, window_end = 0;
   char scratch[2048];
@@ -173,7 +179,12 @@ struct Worker::Impl {
                       R"(","newOrderRespType":")" + spec.resp_type + R"(","apiKey":")" +
                       u.api_key + R"(","timestamp":)";
       p.rests = std::string_view(vs[i].tif) == "GTC";
+      p.query = "symbol=" + s + "&side=" + vs[i].side + "&type=LIMIT&timeInForce=" + vs[i].tif +
+                "&price=" + *vs[i].price + "&quantity=" + spec.qty +
+                "&newOrderRespType=" + spec.resp_type + "&timestamp=";
     }
+    c.http_headers = " HTTP/1.1\r\nHost: " + target.host + "\r\nX-MBX-APIKEY: " + u.api_key +
+                     "\r\nContent-Length: 0\r\n\r\n";
     // apiKey, orderId, symbol, timestamp.
     c.cancel_sig_a = "apiKey=" + u.api_key + "&orderId=";
     c.cancel_sig_b = "&symbol=" + s + "&timestamp=";
@@ -209,12 +220,24 @@ struct Worker::Impl {
       c.open.pop_front();
       char oid_buf[24];
       const std::string_view oidv(oid_buf, static_cast<size_t>(PutInt(oid_buf, oid) - oid_buf));
-      const std::string_view pieces[] = {c.cancel_sig_a, oidv, c.cancel_sig_b, tsv};
-      Hex(key.Sign(pieces), hex);
-      p = Put(p, c.cancel_json_a);
-      p = Put(p, oidv);
-      p = Put(p, R"(,"timestamp":)");
-      p = Put(p, tsv);
+      if (rest_orders) {
+        p = Put(base, "DELETE /api/v3/order?");
+        const char* q = p;
+        p = Put(p, "symbol=");
+        p = Put(p, spec.symbol);
+        p = Put(p, "&orderId=");
+        p = Put(p, oidv);
+        p = Put(p, "&timestamp=");
+        p = Put(p, tsv);
+        Hex(key.Sign(std::string_view(q, static_cast<size_t>(p - q))), hex);
+      } else {
+        const std::string_view pieces[] = {c.cancel_sig_a, oidv, c.cancel_sig_b, tsv};
+        Hex(key.Sign(pieces), hex);
+        p = Put(p, c.cancel_json_a);
+        p = Put(p, oidv);
+        p = Put(p, R"(,"timestamp":)");
+        p = Put(p, tsv);
+      }
       kind = kCancel;
       c.next_cancel = false;
     } else {
@@ -226,23 +249,38 @@ struct Worker::Impl {
       }
       c.next_sell = !c.next_sell;
       const PreparedPlace& pp = c.places[v];
-      const std::string_view pieces[] = {pp.sig_prefix, tsv, pp.sig_suffix};
-      Hex(key.Sign(pieces), hex);
-      p = Put(p, pp.json_prefix);
-      p = Put(p, tsv);
+      if (rest_orders) {
+        p = Put(base, "POST /api/v3/order?");
+        const char* q = p;
+        p = Put(p, pp.query);
+        p = Put(p, tsv);
+        Hex(key.Sign(std::string_view(q, static_cast<size_t>(p - q))), hex);
+      } else {
+        const std::string_view pieces[] = {pp.sig_prefix, tsv, pp.sig_suffix};
+        Hex(key.Sign(pieces), hex);
+        p = Put(p, pp.json_prefix);
+        p = Put(p, tsv);
+      }
       kind = kPlace;
       rests = pp.rests && spec.mix == Mix::kPlaceCancel;
       c.next_cancel = true;
     }
-    p = Put(p, R"(,"signature":")");
-    p = Put(p, std::string_view(hex, 64));
-    p = Put(p, R"("},"id":)");
-    p = PutInt(p, static_cast<int64_t>(seq));
-    *p++ = '}';
-    const size_t len = static_cast<size_t>(p - payload);
-    // Every request is > 125 bytes, so the header is 8 bytes.
-    WsClientFrameHeader(base, 1, len);
-    c.out_len += 8 + len;
+    if (rest_orders) {
+      p = Put(p, "&signature=");
+      p = Put(p, std::string_view(hex, 64));
+      p = Put(p, c.http_headers);
+      c.out_len += static_cast<size_t>(p - base);
+    } else {
+      p = Put(p, R"(,"signature":")");
+      p = Put(p, std::string_view(hex, 64));
+      p = Put(p, R"("},"id":)");
+      p = PutInt(p, static_cast<int64_t>(seq));
+      *p++ = '}';
+      const size_t len = static_cast<size_t>(p - payload);
+      // Every request is > 125 bytes, so the header is 8 bytes.
+      WsClientFrameHeader(base, 1, len);
+      c.out_len += 8 + len;
+    }
     c.dirty = true;
     slot = Pending{seq, sched, kind, true, measured, rests};
     ++c.next_seq;
@@ -298,6 +336,10 @@ struct Worker::Impl {
   void OnMessage(WsConn& c, std::string_view msg, int64_t now) {
     const WsReply r = ScanWsReply(msg);
     if (r.id < 0) return;  // an event, not a reply
+    OnReply(c, r, "ws ", now);
+  }
+
+  void OnReply(WsConn& c, const WsReply& r, const char* api, int64_t now) {
     Pending& slot = c.ring[static_cast<uint64_t>(r.id) & c.mask];
     if (!slot.busy || slot.seq != static_cast<uint64_t>(r.id)) {
       ++stats->unmatched;
@@ -314,7 +356,7 @@ struct Worker::Impl {
       }
     } else {
       char key[64];
-      char* p = Put(key, "ws ");
+      char* p = Put(key, api);
       p = PutInt(p, r.status);
       *p++ = ' ';
       p = PutInt(p, r.code);
@@ -333,6 +375,51 @@ struct Worker::Impl {
     }
   }
 
+  // REST order entry: whole responses at the front of c.in, oldest request
+  // first (one in flight). False if the connection died.
+  bool OnHttpReplies(WsConn& c, size_t i, int64_t now) {
+    for (;;) {
+      HttpHead h;
+      const std::string_view buf(c.in.data() + c.in_head, c.in_len - c.in_head);
+      const int rc = ParseHttpResponse(buf, &h);
+      if (rc < 0) {
+        Kill(c, "bad http response");
+        return false;
+      }
+      if (rc == 0) break;
+      const std::string_view body = buf.substr(h.head_bytes, h.content_length);
+      c.in_head += h.head_bytes + h.content_length;
+      WsReply r;
+      r.id = static_cast<int64_t>(c.next_seq - c.inflight);
+      r.status = h.status;
+      if (h.status == 200) {
+        FindInt(body, R"("orderId":)", &r.order_id);
+      } else {
+        FindInt(body, R"("code":)", &r.code);
+      }
+      if (c.inflight == 0) {
+        ++stats->unmatched;
+      } else {
+        OnReply(c, r, "http ", now);
+      }
+      if (!c.backlog.empty() && c.inflight == 0) {
+        auto [sched, measured] = c.backlog.front();
+        c.backlog.pop_front();
+        Send(c, sched, now, WallMs(), measured);
+        Flush(c, i);
+        if (c.dead) return false;
+      }
+    }
+    if (c.in_head == c.in_len) {
+      c.in_head = c.in_len = 0;
+    } else if (c.in_head > c.in.size() / 2) {
+      std::memmove(c.in.data(), c.in.data() + c.in_head, c.in_len - c.in_head);
+      c.in_len -= c.in_head;
+      c.in_head = 0;
+    }
+    return true;
+  }
+
   void OnReadable(WsConn& c, size_t i) {
     for (;;) {
       if (c.in.size() - c.in_len < 16384) c.in.resize(c.in.size() * 2);
@@ -345,6 +432,10 @@ struct Worker::Impl {
       }
       c.in_len += static_cast<size_t>(n);
       const int64_t now = MonoNowNs();
+      if (rest_orders) {
+        if (!OnHttpReplies(c, i, now)) return;
+        continue;
+      }
       for (;;) {
         WsFrame f;
         const std::string_view buf(c.in.data() + c.in_head, c.in_len - c.in_head);
@@ -536,7 +627,7 @@ struct Worker::Impl {
   uint64_t Inflight() const {
     uint64_t n = 0;
     for (const WsConn& c : conns)
-      if (!c.dead) n += c.inflight;
+      if (!c.dead) n += c.inflight + c.backlog.size();
     for (const RestConn& r : rest)
       if (!r.dead) n += (r.busy ? 1 : 0) + r.queue.size();
     return n;
@@ -558,6 +649,7 @@ Worker::Worker(int index, LoadTarget target, OrderSpec spec, const std::vector<U
   impl_->target = std::move(target);
   impl_->spec = std::move(spec);
   impl_->users = users;
+  impl_->rest_orders = impl_->target.order_api == "rest";
   impl_->conns.resize(conn_users.size());
   size_t ring = 1;
   while (ring < impl_->target.max_inflight_per_conn) ring <<= 1;
@@ -598,7 +690,7 @@ bool Worker::Connect(std::string* error) {
     WsConn& c = m.conns[i];
     c.fd = ConnectTcp(t.host, t.port, error);
     if (c.fd < 0) return false;
-    if (!WsHandshake(c.fd, t.host, t.port, t.ws_path, error)) {
+    if (!m.rest_orders && !WsHandshake(c.fd, t.host, t.port, t.ws_path, error)) {
       *error = "ws " + t.ws_path + ": " + *error;
       return false;
     }
@@ -663,11 +755,19 @@ PhaseStats Worker::RunPhase(const PhaseSpec& ph) {
           orders_done = true;
           break;
         }
-        if (c->ring[c->next_seq & c->mask].busy) {
-          ++st.stalls;
-          break;
+        if (m.rest_orders && (c->inflight > 0 || !c->backlog.empty())) {
+          if (c->backlog.size() >= m.target.max_inflight_per_conn) {
+            ++st.stalls;
+            break;
+          }
+          c->backlog.emplace_back(s, s >= m.window_begin);
+        } else {
+          if (c->ring[c->next_seq & c->mask].busy) {
+            ++st.stalls;
+            break;
+          }
+          m.Send(*c, s, now, wall_ms, s >= m.window_begin);
         }
-        m.Send(*c, s, now, wall_ms, s >= m.window_begin);
         rr = (rr + 1) % m.conns.size();
         ++next_i;
       }
@@ -721,6 +821,10 @@ PhaseStats Worker::RunPhase(const PhaseSpec& ph) {
         ++st.timeouts;
       }
     }
+    st.timeouts += c.backlog.size();
+    c.backlog.clear();
+    // A REST answer still to come would be taken for the next request's.
+    if (m.rest_orders && c.inflight > 0) m.Kill(c, "http timeout");
     c.inflight = 0;
   }
   for (RestConn& r : m.rest) {
@@ -748,7 +852,8 @@ uint64_t Worker::CancelOpenOrders(int64_t timeout_ns) {
     const int64_t wall_ms = Impl::WallMs();
     for (size_t i = 0; i < m.conns.size(); ++i) {
       WsConn& c = m.conns[i];
-      while (!c.dead && !c.open.empty() && !c.ring[c.next_seq & c.mask].busy) {
+      while (!c.dead && !c.open.empty() && !c.ring[c.next_seq & c.mask].busy &&
+             (!m.rest_orders || c.inflight == 0)) {
         c.next_cancel = true;
         m.Send(c, now, now, wall_ms, false);
         ++sent;

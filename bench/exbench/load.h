@@ -59,6 +59,10 @@ struct LoadTarget {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string ws_path = "/ws-api/v3";
+  // Order entry: "ws" (WebSocket API, pipelined) or "rest" (POST/DELETE
+  // /api/v3/order on HTTP keep-alive connections, one request in flight per
+  // connection, signed over the query string).
+  std::string order_api = "ws";
   // REST reads: "depth" (GET /api/v3/depth?symbol=S&limit=5) or "order"
   // (signed GET /api/v3/order of an order this worker placed).
   std::string rest_kind = "depth";
