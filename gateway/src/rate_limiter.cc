@@ -418,28 +418,28 @@ bool RateLimiter::Intercept(const HttpRequest& req, HttpResponse& resp) {
     return true;
   }
   resp.AddHeader("Retry-After", num(a.retry_after_s));
+  internal::SetError(RejectionError(a), resp);
+  return false;
+}
+
+ApiError RateLimiter::RejectionError(const Admission& a) {
+  auto num = [](int64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    (void)ec;
+    return std::string(buf, static_cast<size_t>(end - buf));
+  };
+  using V = Admission::Verdict;
   switch (a.verdict) {
-    case V::kBanned: {
-      std::string until(num(a.banned_until_ms));
-      internal::SetError(ApiError(ErrorId::kIpBanned, until), resp);
-      break;
-    }
-    case V::kTooMuchWeight: {
-      std::string limit(num(a.limit));
-      internal::SetError(ApiError(ErrorId::kTooMuchWeight, limit, a.interval), resp);
-      break;
-    }
-    case V::kTooManyOrders: {
-      std::string limit(num(a.limit));
-      internal::SetError(ApiError(ErrorId::kTooManyOrdersLimit, limit, a.interval), resp);
-      break;
-    }
+    case V::kBanned: return ApiError(ErrorId::kIpBanned, num(a.banned_until_ms));
+    case V::kTooMuchWeight: return ApiError(ErrorId::kTooMuchWeight, num(a.limit), a.interval);
+    case V::kTooManyOrders:
+      return ApiError(ErrorId::kTooManyOrdersLimit, num(a.limit), a.interval);
     case V::kOverloaded:
     case V::kOk:
-      internal::SetError(ApiError(ErrorId::kServerBusy), resp);
       break;
   }
-  return false;
+  return ApiError(ErrorId::kServerBusy);
 }
 
 void RateLimiter::Install(HttpServer& server) {

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <charconv>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <optional>
 
 #include "xc/gateway/hmac.h"
@@ -40,6 +43,13 @@ protocol::Timestamp SystemWallClock::NowNanos() const {
 }
 
 namespace {
+
+// An error answer through a Reply.
+void Fail(const ApiError& e, const RestApi::Reply& reply) {
+  std::string out;
+  e.AppendJson(&out);
+  reply(e.http_status(), out);
+}
 
 void AppendMs(const WallClock& clock, std::string* out) {
   AppendInt(clock.NowNanos() / 1'000'000, out);
@@ -162,11 +172,6 @@ std::string RenderSymbol(const os::SymbolConfig& c) {
 
 }  // namespace
 
-struct RestApi::KeyEntry {
-  protocol::UserId user;
-  HmacSha256Key key;
-};
-
 RestApi::~RestApi() = default;
 
 RestApi::RestApi(order_service::OrderServiceApi& orders, const WallClock& clock)
@@ -182,29 +187,36 @@ void RestApi::Register(HttpServer& server) const {
     const char* method;
     const char* path;
     Handler handler;
+    SignedEndpoint endpoint;  // instead of handler
   };
   static constexpr RouteEntry kRoutes[] = {
-      {"GET", "/api/v3/ping", &RestApi::Ping},
-      {"GET", "/api/v3/time", &RestApi::Time},
-      {"GET", "/api/v3/exchangeInfo", &RestApi::ExchangeInfo},
-      {"POST", "/api/v3/order", &RestApi::NewOrder},
-      {"DELETE", "/api/v3/order", &RestApi::CancelOrder},
-      {"GET", "/api/v3/order", &RestApi::QueryOrder},
-      {"GET", "/api/v3/openOrders", &RestApi::OpenOrders},
-      {"DELETE", "/api/v3/openOrders", &RestApi::CancelOpenOrders},
-      {"GET", "/api/v3/allOrders", &RestApi::AllOrders},
-      {"GET", "/api/v3/account", &RestApi::Account},
-      {"GET", "/api/v3/myTrades", &RestApi::MyTrades},
-      {"POST", "/api/v3/order/test", &RestApi::TestOrder},
-      {"POST", "/api/v3/order/cancelReplace", &RestApi::CancelReplace},
-      {"POST", "/api/v3/userDataStream", &RestApi::CreateListenKey},
-      {"PUT", "/api/v3/userDataStream", &RestApi::ExtendListenKey},
-      {"DELETE", "/api/v3/userDataStream", &RestApi::CloseListenKey},
+      {"GET", "/api/v3/ping", &RestApi::Ping, nullptr},
+      {"GET", "/api/v3/time", &RestApi::Time, nullptr},
+      {"GET", "/api/v3/exchangeInfo", &RestApi::ExchangeInfo, nullptr},
+      {"POST", "/api/v3/order", nullptr, &RestApi::NewOrder},
+      {"DELETE", "/api/v3/order", nullptr, &RestApi::CancelOrder},
+      {"GET", "/api/v3/order", nullptr, &RestApi::QueryOrder},
+      {"GET", "/api/v3/openOrders", nullptr, &RestApi::OpenOrders},
+      {"DELETE", "/api/v3/openOrders", nullptr, &RestApi::CancelOpenOrders},
+      {"GET", "/api/v3/allOrders", nullptr, &RestApi::AllOrders},
+      {"GET", "/api/v3/account", nullptr, &RestApi::Account},
+      {"GET", "/api/v3/myTrades", nullptr, &RestApi::MyTrades},
+      {"POST", "/api/v3/order/test", nullptr, &RestApi::TestOrder},
+      {"POST", "/api/v3/order/cancelReplace", nullptr, &RestApi::CancelReplace},
+      {"POST", "/api/v3/userDataStream", &RestApi::CreateListenKey, nullptr},
+      {"PUT", "/api/v3/userDataStream", &RestApi::ExtendListenKey, nullptr},
+      {"DELETE", "/api/v3/userDataStream", &RestApi::CloseListenKey, nullptr},
   };
   for (const RouteEntry& e : kRoutes) {
-    const Handler h = e.handler;
-    server.Route(e.method, e.path,
-                 [this, h](const HttpRequest& q, HttpResponse& r) { (this->*h)(q, r); });
+    if (e.handler != nullptr) {
+      const Handler h = e.handler;
+      server.Route(e.method, e.path,
+                   [this, h](const HttpRequest& q, HttpResponse& r) { (this->*h)(q, r); });
+    } else {
+      const SignedEndpoint h = e.endpoint;
+      server.Route(e.method, e.path,
+                   [this, h](const HttpRequest& q, HttpResponse& r) { ServeSigned(h, q, r); });
+    }
   }
 }
 
@@ -469,6 +481,44 @@ const RestApi::KeyEntry* RestApi::Authenticate(const HttpRequest& req,
   return key;
 }
 
+namespace {
+
+// The answer to a request that waits: filled by the Reply (any thread),
+// read by the waiting I/O thread. Shared, so a Reply that comes after the
+// wait gave up writes into live memory.
+struct PendingAnswer {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  int status = 0;
+  std::string body;
+};
+
+// Longer than the order service's own timeout (its -1007 answer wins).
+constexpr std::chrono::seconds kSignedWait{15};
+
+}  // namespace
+
+void RestApi::ServeSigned(SignedEndpoint endpoint, const HttpRequest& req,
+                          HttpResponse& resp) const {
+  const KeyEntry* key = Authenticate(req, resp);
+  if (key == nullptr) return;
+  auto answer = std::make_shared<PendingAnswer>();
+  (this->*endpoint)(*key, tl_params, [answer](int status, std::string_view body) {
+    std::lock_guard<std::mutex> l(answer->mu);
+    answer->status = status;
+    answer->body.assign(body);
+    answer->done = true;
+    answer->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> l(answer->mu);
+  if (!answer->cv.wait_for(l, kSignedWait, [&] { return answer->done; })) {
+    return SetError(ApiError(ErrorId::kTimeout), resp);
+  }
+  resp.set_status(answer->status);
+  resp.body().assign(answer->body);
+}
+
 std::optional<ApiError> RestApi::SymbolParam(const RequestParams& p,
                                              std::string_view* out) const {
   if (auto e = Mandatory(p, "symbol", out)) return e;
@@ -536,46 +586,40 @@ static std::optional<ApiError> OrderParams(const RequestParams& p, protocol::Use
   return std::nullopt;
 }
 
-void RestApi::NewOrder(const HttpRequest& req, HttpResponse& resp) const {
-  const KeyEntry* key = Authenticate(req, resp);
-  if (key == nullptr) return;
-  const RequestParams& p = tl_params;
+void RestApi::NewOrder(const KeyEntry& key, const RequestParams& p, Reply reply) const {
   std::string_view symbol;
-  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  if (auto e = SymbolParam(p, &symbol)) return Fail(*e, reply);
   os::PlaceOrderRequest r;
   RespType rt;
-  if (auto e = OrderParams(p, key->user, symbol, &r, &rt)) return SetError(*e, resp);
+  if (auto e = OrderParams(p, key.user, symbol, &r, &rt)) return Fail(*e, reply);
   r.now = clock_.NowNanos();
 
-  os::ApiResult<os::OrderInfo> placed = orders_.PlaceOrder(r);
-  if (!placed.ok()) return SetError(placed.error(), resp);
-  PlacedOrder(placed.value(), rt, &resp.body());
+  orders_.PlaceOrderAsync(r, [rt, reply = std::move(reply)](os::ApiResult<os::OrderInfo> placed) {
+    if (!placed.ok()) return Fail(placed.error(), reply);
+    std::string out;
+    PlacedOrder(placed.value(), rt, &out);
+    reply(200, out);
+  });
 }
 
-void RestApi::TestOrder(const HttpRequest& req, HttpResponse& resp) const {
-  const KeyEntry* key = Authenticate(req, resp);
-  if (key == nullptr) return;
-  const RequestParams& p = tl_params;
+void RestApi::TestOrder(const KeyEntry& key, const RequestParams& p, Reply reply) const {
   std::string_view symbol;
-  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  if (auto e = SymbolParam(p, &symbol)) return Fail(*e, reply);
   os::PlaceOrderRequest r;
   RespType rt;
-  if (auto e = OrderParams(p, key->user, symbol, &r, &rt)) return SetError(*e, resp);
+  if (auto e = OrderParams(p, key.user, symbol, &r, &rt)) return Fail(*e, reply);
   bool rates = false;
   if (auto v = p.Get("computeCommissionRates")) {
     if (*v == "true") {
       rates = true;
     } else if (*v != "false") {
-      return SetError(ApiError(ErrorId::kInvalidParameter, "computeCommissionRates"), resp);
+      return Fail(ApiError(ErrorId::kInvalidParameter, "computeCommissionRates"), reply);
     }
   }
   r.now = clock_.NowNanos();
-  if (auto e = orders_.TestOrder(r)) return SetError(*e, resp);
-  std::string& out = resp.body();
-  if (!rates) {
-    out.append("{}");
-    return;
-  }
+  if (auto e = orders_.TestOrder(r)) return Fail(*e, reply);
+  if (!rates) return reply(200, "{}");
+  std::string out;
   // Rates, not amounts (Binance's shape). No tax and no discount asset here.
   const Symbol& sym = symbols_[static_cast<size_t>(Find(symbol))];
   out.append("{\"standardCommissionForOrder\":{\"maker\":");
@@ -585,6 +629,7 @@ void RestApi::TestOrder(const HttpRequest& req, HttpResponse& resp) const {
   out.append("},\"taxCommissionForOrder\":{\"maker\":\"0.00000000\",\"taker\":\"0.00000000\"},"
              "\"discount\":{\"enabledForAccount\":false,\"enabledForSymbol\":false,"
              "\"discountAsset\":\"\",\"discount\":\"0.00000000\"}}");
+  reply(200, out);
 }
 
 // orderId or origClientOrderId into `ref` (symbol and user set by the caller).
@@ -604,102 +649,99 @@ static std::optional<ApiError> OrderRefParams(const RequestParams& p, os::OrderR
   return std::nullopt;
 }
 
-void RestApi::CancelOrder(const HttpRequest& req, HttpResponse& resp) const {
-  const KeyEntry* key = Authenticate(req, resp);
-  if (key == nullptr) return;
-  const RequestParams& p = tl_params;
+void RestApi::CancelOrder(const KeyEntry& key, const RequestParams& p, Reply reply) const {
   std::string_view symbol;
-  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  if (auto e = SymbolParam(p, &symbol)) return Fail(*e, reply);
   os::OrderRef ref;
-  ref.user = key->user;
+  ref.user = key.user;
   ref.symbol.assign(symbol);
-  if (auto e = OrderRefParams(p, &ref)) return SetError(*e, resp);
+  if (auto e = OrderRefParams(p, &ref)) return Fail(*e, reply);
   std::string_view cancel_id;
   if (auto v = p.Get("newClientOrderId")) {
     if (!v->empty() && !os::IsValidClientOrderId(*v)) {
-      return SetError(
-          os::errors::IllegalChars("newClientOrderId", os::kClientOrderIdLegalRange), resp);
+      return Fail(
+          os::errors::IllegalChars("newClientOrderId", os::kClientOrderIdLegalRange), reply);
     }
     cancel_id = *v;
   }
   ref.now = clock_.NowNanos();
-  os::ApiResult<os::OrderInfo> r = orders_.CancelOrder(ref);
-  if (!r.ok()) return SetError(r.error(), resp);
-  CancelledOrder(r.value(), cancel_id, Ms(ref.now), &resp.body());
+  const int64_t now_ms = Ms(ref.now);
+  orders_.CancelOrderAsync(ref, [cancel_id = std::string(cancel_id), now_ms,
+                                 reply = std::move(reply)](os::ApiResult<os::OrderInfo> r) {
+    if (!r.ok()) return Fail(r.error(), reply);
+    std::string out;
+    CancelledOrder(r.value(), cancel_id, now_ms, &out);
+    reply(200, out);
+  });
 }
 
-void RestApi::QueryOrder(const HttpRequest& req, HttpResponse& resp) const {
-  const KeyEntry* key = Authenticate(req, resp);
-  if (key == nullptr) return;
-  const RequestParams& p = tl_params;
+void RestApi::QueryOrder(const KeyEntry& key, const RequestParams& p, Reply reply) const {
   std::string_view symbol;
-  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  if (auto e = SymbolParam(p, &symbol)) return Fail(*e, reply);
   os::OrderRef ref;
-  ref.user = key->user;
+  ref.user = key.user;
   ref.symbol.assign(symbol);
-  if (auto e = OrderRefParams(p, &ref)) return SetError(*e, resp);
+  if (auto e = OrderRefParams(p, &ref)) return Fail(*e, reply);
   ref.now = clock_.NowNanos();
   os::ApiResult<os::OrderInfo> r = orders_.QueryOrder(ref);
-  if (!r.ok()) return SetError(r.error(), resp);
-  QueriedOrder(r.value(), &resp.body());
+  if (!r.ok()) return Fail(r.error(), reply);
+  std::string out;
+  QueriedOrder(r.value(), &out);
+  reply(200, out);
 }
 
-void RestApi::OpenOrders(const HttpRequest& req, HttpResponse& resp) const {
-  const KeyEntry* key = Authenticate(req, resp);
-  if (key == nullptr) return;
-  const RequestParams& p = tl_params;
+void RestApi::OpenOrders(const KeyEntry& key, const RequestParams& p, Reply reply) const {
   std::string_view symbol;
   if (auto v = p.Get("symbol")) {
-    if (v->empty()) return SetError(ApiError(ErrorId::kParamEmpty, "symbol"), resp);
+    if (v->empty()) return Fail(ApiError(ErrorId::kParamEmpty, "symbol"), reply);
     if (!IsSymbolName(*v)) {
-      return SetError(os::errors::IllegalChars("symbol", kSymbolPattern), resp);
+      return Fail(os::errors::IllegalChars("symbol", kSymbolPattern), reply);
     }
-    if (Find(*v) < 0) return SetError(os::errors::InvalidSymbol(), resp);
+    if (Find(*v) < 0) return Fail(os::errors::InvalidSymbol(), reply);
     symbol = *v;
   }
-  auto r = orders_.OpenOrders(key->user, symbol);
-  if (!r.ok()) return SetError(r.error(), resp);
-  std::string& out = resp.body();
+  auto r = orders_.OpenOrders(key.user, symbol);
+  if (!r.ok()) return Fail(r.error(), reply);
+  std::string out;
   out.push_back('[');
   for (size_t i = 0; i < r.value().size(); ++i) {
     if (i) out.push_back(',');
     QueriedOrder(r.value()[i], &out);
   }
   out.push_back(']');
+  reply(200, out);
 }
 
-void RestApi::CancelOpenOrders(const HttpRequest& req, HttpResponse& resp) const {
-  const KeyEntry* key = Authenticate(req, resp);
-  if (key == nullptr) return;
-  const RequestParams& p = tl_params;
+void RestApi::CancelOpenOrders(const KeyEntry& key, const RequestParams& p, Reply reply) const {
   std::string_view symbol;
-  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  if (auto e = SymbolParam(p, &symbol)) return Fail(*e, reply);
   const protocol::Timestamp now = clock_.NowNanos();
-  auto r = orders_.CancelOpenOrders(key->user, symbol, now);
-  if (!r.ok()) return SetError(r.error(), resp);
-  std::string& out = resp.body();
-  out.push_back('[');
-  for (size_t i = 0; i < r.value().size(); ++i) {
-    if (i) out.push_back(',');
-    CancelledOrder(r.value()[i], {}, Ms(now), &out);
-  }
-  out.push_back(']');
+  orders_.CancelOpenOrdersAsync(
+      key.user, symbol, now,
+      [now, reply = std::move(reply)](os::ApiResult<std::vector<os::OrderInfo>> r) {
+        if (!r.ok()) return Fail(r.error(), reply);
+        std::string out;
+        out.push_back('[');
+        for (size_t i = 0; i < r.value().size(); ++i) {
+          if (i) out.push_back(',');
+          CancelledOrder(r.value()[i], {}, Ms(now), &out);
+        }
+        out.push_back(']');
+        reply(200, out);
+      });
 }
 
-void RestApi::AllOrders(const HttpRequest& req, HttpResponse& resp) const {
-  const KeyEntry* key = Authenticate(req, resp);
-  if (key == nullptr) return;
-  const RequestParams& p = tl_params;
+void RestApi::AllOrders(const KeyEntry& key, const RequestParams& p, Reply reply) const {
   std::string_view symbol;
-  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  if (auto e = SymbolParam(p, &symbol)) return Fail(*e, reply);
   std::optional<int64_t> order_id, start, end;
   size_t limit = 0;
-  if (auto e = OptionalInt(p, "orderId", &order_id)) return SetError(*e, resp);
-  if (auto e = OptionalInt(p, "startTime", &start)) return SetError(*e, resp);
-  if (auto e = OptionalInt(p, "endTime", &end)) return SetError(*e, resp);
-  if (auto e = internal::Limit(p, kDefaultLimit, kMaxLimit, &limit)) return SetError(*e, resp);
-  auto r = orders_.AllOrders(key->user, symbol);
-  if (!r.ok()) return SetError(r.error(), resp);
+  if (auto e = OptionalInt(p, "orderId", &order_id)) return Fail(*e, reply);
+  if (auto e = OptionalInt(p, "startTime", &start)) return Fail(*e, reply);
+  if (auto e = OptionalInt(p, "endTime", &end)) return Fail(*e, reply);
+  if (auto e = internal::Limit(p, kDefaultLimit, kMaxLimit, &limit)) return Fail(*e, reply);
+  auto r = orders_.AllOrders(key.user, symbol);
+  if (!r.ok()) return Fail(r.error(), reply);
   // Oldest first. With orderId: the first `limit` orders from it; otherwise
   // the most recent `limit` (Binance's rule).
   std::vector<const os::OrderInfo*> sel;
@@ -710,33 +752,31 @@ void RestApi::AllOrders(const HttpRequest& req, HttpResponse& resp) const {
     sel.push_back(&o);
   }
   const auto [first, last] = HistoryWindow(sel.size(), limit, order_id.has_value());
-  std::string& out = resp.body();
+  std::string out;
   out.push_back('[');
   for (size_t i = first; i < last; ++i) {
     if (i != first) out.push_back(',');
     QueriedOrder(*sel[i], &out);
   }
   out.push_back(']');
+  reply(200, out);
 }
 
-void RestApi::Account(const HttpRequest& req, HttpResponse& resp) const {
-  const KeyEntry* key = Authenticate(req, resp);
-  if (key == nullptr) return;
-  const RequestParams& p = tl_params;
+void RestApi::Account(const KeyEntry& key, const RequestParams& p, Reply reply) const {
   bool omit_zero = false;
   if (auto v = p.Get("omitZeroBalances")) {
     if (*v == "true") {
       omit_zero = true;
     } else if (*v != "false") {
-      return SetError(ApiError(ErrorId::kInvalidParameter, "omitZeroBalances"), resp);
+      return Fail(ApiError(ErrorId::kInvalidParameter, "omitZeroBalances"), reply);
     }
   }
-  auto r = orders_.Account(key->user);
-  if (!r.ok()) return SetError(r.error(), resp);
+  auto r = orders_.Account(key.user);
+  if (!r.ok()) return Fail(r.error(), reply);
   const os::AccountInfo& a = r.value();
   // Commission fields are left out: fees are per symbol here (exchangeInfo
   // has no account-wide rate to report), and neither client reads them.
-  std::string& out = resp.body();
+  std::string out;
   out.append("{\"canTrade\":true,\"canWithdraw\":true,\"canDeposit\":true,\"brokered\":false,"
              "\"requireSelfTradePrevention\":false,\"preventSor\":false");
   Int("updateTime", Ms(a.update_time), &out);
@@ -756,24 +796,22 @@ void RestApi::Account(const HttpRequest& req, HttpResponse& resp) const {
   out.append("],\"permissions\":[\"SPOT\"]");
   Int("uid", static_cast<int64_t>(a.user), &out);
   out.push_back('}');
+  reply(200, out);
 }
 
-void RestApi::MyTrades(const HttpRequest& req, HttpResponse& resp) const {
-  const KeyEntry* key = Authenticate(req, resp);
-  if (key == nullptr) return;
-  const RequestParams& p = tl_params;
+void RestApi::MyTrades(const KeyEntry& key, const RequestParams& p, Reply reply) const {
   std::string_view symbol;
-  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  if (auto e = SymbolParam(p, &symbol)) return Fail(*e, reply);
   std::optional<int64_t> order_id, start, end, from_id;
   size_t limit = 0;
-  if (auto e = OptionalInt(p, "orderId", &order_id)) return SetError(*e, resp);
-  if (auto e = OptionalInt(p, "startTime", &start)) return SetError(*e, resp);
-  if (auto e = OptionalInt(p, "endTime", &end)) return SetError(*e, resp);
-  if (auto e = OptionalInt(p, "fromId", &from_id)) return SetError(*e, resp);
-  if (auto e = internal::Limit(p, kDefaultLimit, kMaxLimit, &limit)) return SetError(*e, resp);
-  if (from_id && (start || end)) return SetError(ApiError(ErrorId::kOptionalParamsBadCombo), resp);
-  auto r = orders_.MyTrades(key->user, symbol);
-  if (!r.ok()) return SetError(r.error(), resp);
+  if (auto e = OptionalInt(p, "orderId", &order_id)) return Fail(*e, reply);
+  if (auto e = OptionalInt(p, "startTime", &start)) return Fail(*e, reply);
+  if (auto e = OptionalInt(p, "endTime", &end)) return Fail(*e, reply);
+  if (auto e = OptionalInt(p, "fromId", &from_id)) return Fail(*e, reply);
+  if (auto e = internal::Limit(p, kDefaultLimit, kMaxLimit, &limit)) return Fail(*e, reply);
+  if (from_id && (start || end)) return Fail(ApiError(ErrorId::kOptionalParamsBadCombo), reply);
+  auto r = orders_.MyTrades(key.user, symbol);
+  if (!r.ok()) return Fail(r.error(), reply);
   std::vector<const os::TradeInfo*> sel;
   for (const os::TradeInfo& t : r.value()) {
     if (order_id && static_cast<int64_t>(t.order_id) != *order_id) continue;
@@ -784,7 +822,7 @@ void RestApi::MyTrades(const HttpRequest& req, HttpResponse& resp) const {
   }
   // With fromId: the first `limit` from it; otherwise the most recent `limit`.
   const auto [first, last] = HistoryWindow(sel.size(), limit, from_id.has_value());
-  std::string& out = resp.body();
+  std::string out;
   out.push_back('[');
   for (size_t i = first; i < last; ++i) {
     const os::TradeInfo& t = *sel[i];
@@ -807,6 +845,7 @@ void RestApi::MyTrades(const HttpRequest& req, HttpResponse& resp) const {
     out.push_back('}');
   }
   out.push_back(']');
+  reply(200, out);
 }
 
 // ---- cancelReplace ----
@@ -839,118 +878,128 @@ Half HalfOf(const ApiError& e) {
 // "cancelResponse":<error or order or null>,"newOrderResponse":<...>}}
 // `cancel_json` / `new_json` are complete JSON values.
 void CancelReplaceFailure(ErrorId id, Outcome cancel, Outcome placed, std::string_view cancel_json,
-                          std::string_view new_json, HttpResponse& resp) {
+                          std::string_view new_json, const RestApi::Reply& reply) {
   const ApiError e(id);
-  SetError(e, resp);
-  std::string& out = resp.body();
+  std::string out;
+  e.AppendJson(&out);
   out.pop_back();  // the error object's '}'
   out.append(",\"data\":{\"cancelResult\":\"").append(OutcomeName(cancel));
   out.append("\",\"newOrderResult\":\"").append(OutcomeName(placed));
   out.append("\",\"cancelResponse\":").append(cancel_json);
   out.append(",\"newOrderResponse\":").append(new_json);
   out.append("}}");
+  reply(e.http_status(), out);
 }
 
 }  // namespace
 
-void RestApi::CancelReplace(const HttpRequest& req, HttpResponse& resp) const {
-  const KeyEntry* key = Authenticate(req, resp);
-  if (key == nullptr) return;
-  const RequestParams& p = tl_params;
+void RestApi::CancelReplace(const KeyEntry& key, const RequestParams& p, Reply reply) const {
   std::string_view symbol;
-  if (auto e = SymbolParam(p, &symbol)) return SetError(*e, resp);
+  if (auto e = SymbolParam(p, &symbol)) return Fail(*e, reply);
   std::string_view mode;
-  if (auto e = Mandatory(p, "cancelReplaceMode", &mode)) return SetError(*e, resp);
+  if (auto e = Mandatory(p, "cancelReplaceMode", &mode)) return Fail(*e, reply);
   const bool allow_failure = mode == "ALLOW_FAILURE";
   if (!allow_failure && mode != "STOP_ON_FAILURE") {
-    return SetError(ApiError(ErrorId::kInvalidParameter, "cancelReplaceMode"), resp);
+    return Fail(ApiError(ErrorId::kInvalidParameter, "cancelReplaceMode"), reply);
   }
   os::CancelReplaceRequest r;
-  r.cancel.user = key->user;
+  r.cancel.user = key.user;
   r.cancel.symbol.assign(symbol);
   {
     auto id = p.Get("cancelOrderId");
     auto orig = p.Get("cancelOrigClientOrderId");
     if ((!id || id->empty()) && (!orig || orig->empty())) {
-      return SetError(ApiError(ErrorId::kEitherParam, "cancelOrderId", "cancelOrigClientOrderId"),
-                      resp);
+      return Fail(ApiError(ErrorId::kEitherParam, "cancelOrderId", "cancelOrigClientOrderId"),
+                  reply);
     }
     if (id && !id->empty()) {
       auto v = os::ParseUnsigned("cancelOrderId", *id);
-      if (!v.ok()) return SetError(v.error(), resp);
+      if (!v.ok()) return Fail(v.error(), reply);
       r.cancel.order_id = v.value();
     }
     if (orig && !orig->empty()) r.cancel.orig_client_order_id.assign(*orig);
   }
-  std::string_view cancel_id;
+  std::string cancel_id;
   if (auto v = p.Get("cancelNewClientOrderId")) {
     if (!v->empty() && !os::IsValidClientOrderId(*v)) {
-      return SetError(
-          os::errors::IllegalChars("cancelNewClientOrderId", os::kClientOrderIdLegalRange), resp);
+      return Fail(
+          os::errors::IllegalChars("cancelNewClientOrderId", os::kClientOrderIdLegalRange), reply);
     }
-    cancel_id = *v;
+    cancel_id.assign(*v);
   }
   RespType rt;
-  if (auto e = OrderParams(p, key->user, symbol, &r.order, &rt)) return SetError(*e, resp);
+  if (auto e = OrderParams(p, key.user, symbol, &r.order, &rt)) return Fail(*e, reply);
   const protocol::Timestamp now = clock_.NowNanos();
   r.cancel.now = now;
   r.order.now = now;
+  const int64_t now_ms = Ms(now);
 
-  os::ApiResult<os::CancelReplaceResult> res = orders_.CancelReplace(r);
-  if (res.ok() && res.value().placed_error) {
-    // Cancelled, then the new order was refused: Binance's -2021.
-    std::string cancel_json;
-    CancelledOrder(res.value().cancelled, cancel_id, Ms(now), &cancel_json);
-    return CancelReplaceFailure(ErrorId::kCancelReplacePartiallyFailed, Outcome::kSuccess,
-                                Outcome::kFailure, cancel_json,
-                                res.value().placed_error->ToJson(), resp);
-  }
-  if (res.ok()) {
-    std::string& out = resp.body();
-    out.append("{\"cancelResult\":\"SUCCESS\",\"newOrderResult\":\"SUCCESS\",\"cancelResponse\":");
-    CancelledOrder(res.value().cancelled, cancel_id, Ms(now), &out);
-    out.append(",\"newOrderResponse\":");
-    PlacedOrder(res.value().placed, rt, &out);
-    out.push_back('}');
-    return;
-  }
-  const ApiError& err = res.error();
-  const Half half = HalfOf(err);
-  if (half == Half::kRequest) return SetError(err, resp);
-  const std::string err_json = err.ToJson();
-  if (half == Half::kCancel) {
+  // Each continuation may run on an order-service thread: it captures what
+  // it renders by value and goes on with the async calls only.
+  orders_.CancelReplaceAsync(r, [this, r, rt, allow_failure, now_ms, cancel_id,
+                                 reply = std::move(reply)](
+                                    os::ApiResult<os::CancelReplaceResult> res) {
+    if (res.ok() && res.value().placed_error) {
+      // Cancelled, then the new order was refused: Binance's -2021.
+      std::string cancel_json;
+      CancelledOrder(res.value().cancelled, cancel_id, now_ms, &cancel_json);
+      return CancelReplaceFailure(ErrorId::kCancelReplacePartiallyFailed, Outcome::kSuccess,
+                                  Outcome::kFailure, cancel_json,
+                                  res.value().placed_error->ToJson(), reply);
+    }
+    if (res.ok()) {
+      std::string out;
+      out.append("{\"cancelResult\":\"SUCCESS\",\"newOrderResult\":\"SUCCESS\",\"cancelResponse\":");
+      CancelledOrder(res.value().cancelled, cancel_id, now_ms, &out);
+      out.append(",\"newOrderResponse\":");
+      PlacedOrder(res.value().placed, rt, &out);
+      out.push_back('}');
+      return reply(200, out);
+    }
+    const ApiError& err = res.error();
+    const Half half = HalfOf(err);
+    if (half == Half::kRequest) return Fail(err, reply);
+    std::string err_json = err.ToJson();
+    if (half == Half::kCancel) {
+      if (!allow_failure) {
+        return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kFailure,
+                                    Outcome::kNotAttempted, err_json, "null", reply);
+      }
+      // ALLOW_FAILURE: the new order goes in although the cancel failed.
+      return orders_.PlaceOrderAsync(
+          r.order, [rt, err_json = std::move(err_json), reply](os::ApiResult<os::OrderInfo> placed) {
+            if (!placed.ok()) {
+              return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kFailure,
+                                          Outcome::kFailure, err_json, placed.error().ToJson(),
+                                          reply);
+            }
+            std::string order_json;
+            PlacedOrder(placed.value(), rt, &order_json);
+            CancelReplaceFailure(ErrorId::kCancelReplacePartiallyFailed, Outcome::kFailure,
+                                 Outcome::kSuccess, err_json, order_json, reply);
+          });
+    }
+    // The new order was refused by an order service that checks it before it
+    // cancels anything (the invoker-mode LocalOrderService), so with
+    // STOP_ON_FAILURE the old order is untouched.
     if (!allow_failure) {
-      return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kFailure,
-                                  Outcome::kNotAttempted, err_json, "null", resp);
+      return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kNotAttempted,
+                                  Outcome::kFailure, "null", err_json, reply);
     }
-    // ALLOW_FAILURE: the new order goes in although the cancel failed.
-    os::ApiResult<os::OrderInfo> placed = orders_.PlaceOrder(r.order);
-    if (!placed.ok()) {
-      return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kFailure,
-                                  Outcome::kFailure, err_json, placed.error().ToJson(), resp);
-    }
-    std::string order_json;
-    PlacedOrder(placed.value(), rt, &order_json);
-    return CancelReplaceFailure(ErrorId::kCancelReplacePartiallyFailed, Outcome::kFailure,
-                                Outcome::kSuccess, err_json, order_json, resp);
-  }
-  // The new order was refused by an order service that checks it before it
-  // cancels anything (the invoker-mode LocalOrderService), so with
-  // STOP_ON_FAILURE the old order is untouched.
-  if (!allow_failure) {
-    return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kNotAttempted,
-                                Outcome::kFailure, "null", err_json, resp);
-  }
-  // ALLOW_FAILURE: the cancel still goes through, as on Binance.
-  os::ApiResult<os::OrderInfo> cancelled = orders_.CancelOrder(r.cancel);
-  if (!cancelled.ok()) {
-    return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kFailure,
-                                Outcome::kFailure, cancelled.error().ToJson(), err_json, resp);
-  }
-  std::string cancel_json;
-  CancelledOrder(cancelled.value(), cancel_id, Ms(now), &cancel_json);
-  CancelReplaceFailure(ErrorId::kCancelReplacePartiallyFailed, Outcome::kSuccess,
-                       Outcome::kFailure, cancel_json, err_json, resp);
+    // ALLOW_FAILURE: the cancel still goes through, as on Binance.
+    orders_.CancelOrderAsync(r.cancel, [cancel_id, now_ms, err_json = std::move(err_json),
+                                        reply](os::ApiResult<os::OrderInfo> cancelled) {
+      if (!cancelled.ok()) {
+        return CancelReplaceFailure(ErrorId::kCancelReplaceFailed, Outcome::kFailure,
+                                    Outcome::kFailure, cancelled.error().ToJson(), err_json,
+                                    reply);
+      }
+      std::string cancel_json;
+      CancelledOrder(cancelled.value(), cancel_id, now_ms, &cancel_json);
+      CancelReplaceFailure(ErrorId::kCancelReplacePartiallyFailed, Outcome::kSuccess,
+                           Outcome::kFailure, cancel_json, err_json, reply);
+    });
+  });
 }
 
 // ---- userDataStream (API key, no signature) ----

@@ -55,12 +55,21 @@ void PartitionWorker::Loop() {
     bool stopping;
     {
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
+      auto ready = [&] { return stop_ || !queue_.empty(); };
+      if (checks_.empty()) {
+        cv_.wait(l, ready);
+      } else {
+        cv_.wait_for(l, kCheckInterval, ready);
+      }
       tasks.swap(queue_);
       queue_depth_.store(0, std::memory_order_relaxed);
       stopping = stop_;
     }
-    if (!tasks.empty()) RunCycle(tasks);
+    if (!tasks.empty()) {
+      RunCycle(tasks);
+    } else if (!failed()) {
+      RunChecks(0, checks_.size());  // timed wake: deadlines only
+    }
     // Stop runs what was queued before it (one last cycle), then exits.
     if (stopping || failed()) return;
   }

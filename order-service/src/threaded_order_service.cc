@@ -31,32 +31,41 @@ PartitionWorker& ThreadedOrderService::WorkerFor(protocol::UserId user) const {
 }
 
 template <typename T, typename Start, typename Ready, typename Finish>
-ApiResult<T> ThreadedOrderService::Await(protocol::UserId user, Start start, Ready ready,
-                                         Finish finish) const {
-  auto reply = std::make_shared<PartitionWorker::Reply<ApiResult<T>>>();
+void ThreadedOrderService::AwaitAsync(protocol::UserId user, Start start, Ready ready,
+                                      Finish finish, Done<T> done) const {
   const Clock::time_point deadline = Clock::now() + timeout_;
-  WorkerFor(user).Post([reply, deadline, start = std::move(start), ready = std::move(ready),
-                        finish = std::move(finish)](PartitionWorker& w, Partition& p) mutable {
+  WorkerFor(user).Post([deadline, start = std::move(start), ready = std::move(ready),
+                        finish = std::move(finish),
+                        done = std::move(done)](PartitionWorker& w, Partition& p) mutable {
     auto started = start(p);
     if (!started.ok()) {
-      w.AddCheck([reply, e = std::move(started).error()](Partition&) {
-        reply->Set(e);
+      w.AddCheck([done = std::move(done), e = std::move(started).error()](Partition&) {
+        done(e);
         return true;
       });
       return;
     }
     using Ctx = std::decay_t<decltype(started.value())>;
-    auto ctx = std::make_shared<Ctx>(std::move(started).value());
-    w.AddCheck([reply, deadline, ctx, ready, finish](Partition& p) {
-      if (ready(p, *ctx)) {
-        reply->Set(finish(p, *ctx));
+    w.AddCheck([deadline, ctx = Ctx(std::move(started).value()), ready = std::move(ready),
+                finish = std::move(finish), done = std::move(done)](Partition& p) {
+      if (ready(p, ctx)) {
+        done(finish(p, ctx));
         return true;
       }
-      // The caller has given up (and answered -1007): stop watching.
-      return Clock::now() > deadline;
+      if (Clock::now() < deadline) return false;
+      done(Timeout());
+      return true;
     });
   });
-  std::optional<ApiResult<T>> r = reply->Wait(timeout_);
+}
+
+template <typename T, typename F>
+ApiResult<T> ThreadedOrderService::Wait(F async) const {
+  auto reply = std::make_shared<PartitionWorker::Reply<ApiResult<T>>>();
+  async([reply](ApiResult<T> r) { reply->Set(std::move(r)); });
+  // The worker answers -1007 itself at the deadline; this wait is longer so
+  // that its answer wins, and still ends if the worker stopped or failed.
+  std::optional<ApiResult<T>> r = reply->Wait(timeout_ + 2 * PartitionWorker::kCheckInterval);
   if (!r) return Timeout();
   return std::move(*r);
 }
@@ -86,8 +95,12 @@ std::optional<ApiKeyRecord> ThreadedOrderService::LookupApiKey(std::string_view 
 }
 
 ApiResult<OrderInfo> ThreadedOrderService::PlaceOrder(const PlaceOrderRequest& req) {
+  return Wait<OrderInfo>([&](Done<OrderInfo> d) { PlaceOrderAsync(req, std::move(d)); });
+}
+
+void ThreadedOrderService::PlaceOrderAsync(const PlaceOrderRequest& req, Done<OrderInfo> done) {
   const protocol::UserId user = req.user;
-  return Await<OrderInfo>(
+  AwaitAsync<OrderInfo>(
       user, [req](Partition& p) { return p.PlaceOrder(req); },
       [](Partition& p, const Partition::Placed& pl) {
         return p.EngineConfirmed(pl.order.order_id);
@@ -100,7 +113,8 @@ ApiResult<OrderInfo> ThreadedOrderService::PlaceOrder(const PlaceOrderRequest& r
           return *q.value().reject;
         }
         return q;
-      });
+      },
+      std::move(done));
 }
 
 std::optional<ApiError> ThreadedOrderService::TestOrder(const PlaceOrderRequest& req) {
@@ -110,8 +124,12 @@ std::optional<ApiError> ThreadedOrderService::TestOrder(const PlaceOrderRequest&
 }
 
 ApiResult<OrderInfo> ThreadedOrderService::CancelOrder(const OrderRef& ref) {
+  return Wait<OrderInfo>([&](Done<OrderInfo> d) { CancelOrderAsync(ref, std::move(d)); });
+}
+
+void ThreadedOrderService::CancelOrderAsync(const OrderRef& ref, Done<OrderInfo> done) {
   const protocol::UserId user = ref.user;
-  return Await<OrderInfo>(
+  AwaitAsync<OrderInfo>(
       user, [ref](Partition& p) { return p.CancelOrder(ref); },
       [](Partition& p, const OrderInfo& o) { return p.IsFinal(o.order_id); },
       [user](Partition& p, const OrderInfo& o) -> ApiResult<OrderInfo> {
@@ -120,13 +138,22 @@ ApiResult<OrderInfo> ThreadedOrderService::CancelOrder(const OrderRef& ref) {
         // there): the cancel did nothing, as Binance says for a filled order.
         if (q.ok() && q.value().status != OrderStatus::kCanceled) return errors::UnknownOrder();
         return q;
-      });
+      },
+      std::move(done));
 }
 
 ApiResult<std::vector<OrderInfo>> ThreadedOrderService::CancelOpenOrders(protocol::UserId user,
                                                                        std::string_view symbol,
                                                                        protocol::Timestamp now) {
-  return Await<std::vector<OrderInfo>>(
+  return Wait<std::vector<OrderInfo>>([&](Done<std::vector<OrderInfo>> d) {
+    CancelOpenOrdersAsync(user, symbol, now, std::move(d));
+  });
+}
+
+void ThreadedOrderService::CancelOpenOrdersAsync(protocol::UserId user, std::string_view symbol,
+                                                 protocol::Timestamp now,
+                                                 Done<std::vector<OrderInfo>> done) {
+  AwaitAsync<std::vector<OrderInfo>>(
       user, [user, sym = std::string(symbol), now](Partition& p) {
         return p.CancelOpenOrders(user, sym, now);
       },
@@ -144,25 +171,37 @@ ApiResult<std::vector<OrderInfo>> ThreadedOrderService::CancelOpenOrders(protoco
           if (q.ok()) out.push_back(std::move(q).value());
         }
         return out;
-      });
+      },
+      std::move(done));
 }
 
 ApiResult<CancelReplaceResult> ThreadedOrderService::CancelReplace(
     const CancelReplaceRequest& req) {
+  return Wait<CancelReplaceResult>(
+      [&](Done<CancelReplaceResult> d) { CancelReplaceAsync(req, std::move(d)); });
+}
+
+void ThreadedOrderService::CancelReplaceAsync(const CancelReplaceRequest& req,
+                                              Done<CancelReplaceResult> done) {
   // Two steps, not Partition::CancelReplace's single admission: the new
   // order must see the funds the cancel released (moving a buy's price with
-  // the same money), which only the engine's confirmation frees.
-  ApiResult<OrderInfo> cancelled = CancelOrder(req.cancel);
-  if (!cancelled.ok()) return std::move(cancelled).error();
-  CancelReplaceResult out;
-  out.cancelled = std::move(cancelled).value();
-  ApiResult<OrderInfo> placed = PlaceOrder(req.order);
-  if (placed.ok()) {
-    out.placed = std::move(placed).value();
-  } else {
-    out.placed_error = std::move(placed).error();
-  }
-  return out;
+  // the same money), which only the engine's confirmation frees. The second
+  // step is posted from the worker thread, as its own task.
+  CancelOrderAsync(req.cancel, [this, order = req.order,
+                                done = std::move(done)](ApiResult<OrderInfo> cancelled) mutable {
+    if (!cancelled.ok()) return done(std::move(cancelled).error());
+    PlaceOrderAsync(order, [c = std::move(cancelled).value(),
+                            done = std::move(done)](ApiResult<OrderInfo> placed) mutable {
+      CancelReplaceResult out;
+      out.cancelled = std::move(c);
+      if (placed.ok()) {
+        out.placed = std::move(placed).value();
+      } else {
+        out.placed_error = std::move(placed).error();
+      }
+      done(std::move(out));
+    });
+  });
 }
 
 ApiResult<OrderInfo> ThreadedOrderService::QueryOrder(const OrderRef& ref) const {

@@ -53,6 +53,7 @@
 #include "xc/gateway/market_data_api.h"
 #include "xc/gateway/rate_limiter.h"
 #include "xc/gateway/stream_hub.h"
+#include "xc/gateway/ws_api.h"
 #include "xc/gateway/rest_api.h"
 #include "xc/order_service/symbol_table.h"
 #include "xc/scaling/metrics_registry.h"
@@ -368,6 +369,13 @@ int Run(int argc, char** argv) {
   gateway::RateLimiter limiter(RateLimitsOf(*config), clock);
   limiter.Install(client);
   rest.SetRateLimiter(&limiter);
+
+  // ---- WebSocket API (/ws-api/v3): the REST endpoints over one connection,
+  // limited by the same limiter, answered asynchronously ----
+  gateway::WsApi ws_api(rest, &market_api, &limiter, /*users=*/nullptr);
+  scaling::HttpMetrics ws_metrics(&metrics, "ws-api", gateway::WsApi::methods());
+  ws_api.SetObserver(&ws_metrics);
+  ws_api.Register(client);
   admin.SetRateLimiter(&limiter);
   auto reload_limits = [&limiter, &config_path, &env] {
     auto fresh = LoadConfig(config_path, env);

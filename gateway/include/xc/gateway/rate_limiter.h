@@ -149,6 +149,9 @@ class RateLimiter {
   // it at the clock's time, adds the X-MBX headers, and on rejection writes
   // the error and Retry-After and returns false.
   bool Intercept(const HttpRequest& req, HttpResponse& resp);
+  // The error answer of a rejected admission (its code, message and HTTP
+  // status, as listed in the file comment). REQUIRES: a.verdict != kOk.
+  static order_service::ApiError RejectionError(const Admission& a);
   // Installs Intercept on `server`. REQUIRES: server not started; this
   // limiter outlives the server's handlers.
   void Install(HttpServer& server);

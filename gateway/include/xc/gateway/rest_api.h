@@ -129,6 +129,7 @@
 #include <string_view>
 #include <vector>
 
+#include "xc/gateway/hmac.h"
 #include "xc/gateway/http_server.h"
 #include "xc/gateway/listen_keys.h"
 #include "xc/order_service/order_service_api.h"
@@ -171,23 +172,51 @@ class RestApi {
   // outlives the handlers.
   void SetRateLimiter(const RateLimiter* limiter) { limiter_ = limiter; }
 
-  // The handlers, callable directly (tests, later the WebSocket API).
+  // The public handlers (the WebSocket API calls them too, with the
+  // parameters of its request as the query).
   void Ping(const HttpRequest& req, HttpResponse& resp) const;
   void Time(const HttpRequest& req, HttpResponse& resp) const;
   void ExchangeInfo(const HttpRequest& req, HttpResponse& resp) const;
-  void NewOrder(const HttpRequest& req, HttpResponse& resp) const;
-  void CancelOrder(const HttpRequest& req, HttpResponse& resp) const;
-  void QueryOrder(const HttpRequest& req, HttpResponse& resp) const;
-  void OpenOrders(const HttpRequest& req, HttpResponse& resp) const;
-  void CancelOpenOrders(const HttpRequest& req, HttpResponse& resp) const;
-  void AllOrders(const HttpRequest& req, HttpResponse& resp) const;
-  void Account(const HttpRequest& req, HttpResponse& resp) const;
-  void MyTrades(const HttpRequest& req, HttpResponse& resp) const;
-  void TestOrder(const HttpRequest& req, HttpResponse& resp) const;
-  void CancelReplace(const HttpRequest& req, HttpResponse& resp) const;
   void CreateListenKey(const HttpRequest& req, HttpResponse& resp) const;
   void ExtendListenKey(const HttpRequest& req, HttpResponse& resp) const;
   void CloseListenKey(const HttpRequest& req, HttpResponse& resp) const;
+
+  // ---- Signed endpoints, shared by REST and the WebSocket API ----
+  // The caller of a signed request, once authenticated: the key's user and
+  // its prepared HMAC key.
+  struct KeyEntry {
+    protocol::UserId user;
+    HmacSha256Key key;
+  };
+  // The answer of one request: the HTTP status and the JSON body (the
+  // success value, or {"code","msg"} for an error). Called exactly once,
+  // possibly after the endpoint returned and on an order-service thread
+  // (the requests that wait for the engine use the *Async order-service
+  // calls), so it must not block; the body view is valid during the call.
+  using Reply = std::function<void(int status, std::string_view body)>;
+  // One signed endpoint: step 5 of the file comment (its own parameters,
+  // then the order service) for an authenticated `key` and its parameters
+  // `p` (read before the endpoint returns; not kept).
+  using SignedEndpoint = void (RestApi::*)(const KeyEntry& key, const RequestParams& p,
+                                           Reply reply) const;
+  void NewOrder(const KeyEntry& key, const RequestParams& p, Reply reply) const;
+  void CancelOrder(const KeyEntry& key, const RequestParams& p, Reply reply) const;
+  void QueryOrder(const KeyEntry& key, const RequestParams& p, Reply reply) const;
+  void OpenOrders(const KeyEntry& key, const RequestParams& p, Reply reply) const;
+  void CancelOpenOrders(const KeyEntry& key, const RequestParams& p, Reply reply) const;
+  void AllOrders(const KeyEntry& key, const RequestParams& p, Reply reply) const;
+  void Account(const KeyEntry& key, const RequestParams& p, Reply reply) const;
+  void MyTrades(const KeyEntry& key, const RequestParams& p, Reply reply) const;
+  void TestOrder(const KeyEntry& key, const RequestParams& p, Reply reply) const;
+  void CancelReplace(const KeyEntry& key, const RequestParams& p, Reply reply) const;
+
+  // The cached entry of `api_key`, built from the order service on first
+  // use; nullptr for an unknown key. Entries live as long as the RestApi.
+  // Any thread.
+  const KeyEntry* FindKey(std::string_view api_key) const;
+  const WallClock& clock() const { return clock_; }
+  // ListenKeys of the userDataStream endpoints (thread-safe).
+  ListenKeys& listen_keys() const { return listen_keys_; }
 
   // The user of an active listenKey at `now` (ns since the epoch, from the
   // WallClock); nullopt for an unknown, closed or expired key. Any thread.
@@ -195,7 +224,6 @@ class RestApi {
                                                   protocol::Timestamp now) const;
 
  private:
-  struct KeyEntry;  // user + prepared HMAC key (rest_api.cc)
   struct StringHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -204,16 +232,16 @@ class RestApi {
   // thread's RequestParams. The user's key entry, or nullptr after writing
   // the error into `resp`.
   const KeyEntry* Authenticate(const HttpRequest& req, HttpResponse& resp) const;
+  // A signed REST request: Authenticate, then `endpoint`, waiting for its
+  // Reply (an order-service answer arrives within its timeout; -1007 if
+  // not even then).
+  void ServeSigned(SignedEndpoint endpoint, const HttpRequest& req, HttpResponse& resp) const;
   // Steps 1-3 only (API-key endpoints).
   const KeyEntry* AuthenticateKeyOnly(const HttpRequest& req, HttpResponse& resp) const;
   // The mandatory `symbol` parameter into *out: -1102 absent or empty,
   // -1100 malformed, -1121 not configured.
   std::optional<order_service::ApiError> SymbolParam(const RequestParams& p,
                                                      std::string_view* out) const;
-  // The cached entry of `api_key`, built from the order service on first
-  // use; nullptr for an unknown key.
-  const KeyEntry* FindKey(std::string_view api_key) const;
-
   struct Symbol {
     std::string name;
     std::string json;  // the complete {"symbol":...} object

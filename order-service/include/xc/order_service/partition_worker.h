@@ -17,6 +17,8 @@
 //      (waiting for engine events only) run before this cycle's sync: their
 //      requests are durable, and engine events are durable in the engine's
 //      journal before they are published.
+//   An idle worker with pending checks runs them every kCheckInterval (no
+//   sync: nothing new to make durable), so deadline-watching checks fire.
 // So every answer reflects durable state only (or state a restart rebuilds
 // from the engine's journal), and a batch of N requests costs one sync.
 //
@@ -110,6 +112,9 @@ class PartitionWorker final : private EngineLink {
   }
 
   static constexpr std::chrono::milliseconds kDefaultTimeout{10'000};
+  // While checks are pending, an idle worker still runs them this often, so
+  // that a check watching a deadline (an answer's timeout) sees it pass.
+  static constexpr std::chrono::milliseconds kCheckInterval{100};
 
   // A value handed from the worker to a waiting caller (one-shot).
   template <typename R>

@@ -26,6 +26,11 @@
 //    the cancel released. A refusal of the new order then comes back as
 //    CancelReplaceResult::placed_error (the cancel stands).
 //  * Queries and TestOrder: at once (they change nothing).
+// The *Async forms answer the same, from the partition's thread, without
+// holding the caller's: the synchronous forms are them plus a wait. An
+// answer not ready `timeout` after the request is -1007 (the worker runs
+// its pending checks at least every PartitionWorker::kCheckInterval, so
+// the -1007 comes at most that much late).
 // Thread safety: every method from any thread, concurrently. Ownership:
 // borrows the workers and the symbol table.
 
@@ -65,11 +70,23 @@ class ThreadedOrderService final : public OrderServiceApi {
                                              std::string_view symbol) const override;
   ApiResult<AccountInfo> Account(protocol::UserId user) const override;
 
+  void PlaceOrderAsync(const PlaceOrderRequest& req, Done<OrderInfo> done) override;
+  void CancelOrderAsync(const OrderRef& ref, Done<OrderInfo> done) override;
+  void CancelOpenOrdersAsync(protocol::UserId user, std::string_view symbol,
+                             protocol::Timestamp now, Done<std::vector<OrderInfo>> done) override;
+  void CancelReplaceAsync(const CancelReplaceRequest& req,
+                          Done<CancelReplaceResult> done) override;
+
  private:
-  // Runs `start` on the user's worker; if it succeeds, answers with
-  // `finish(partition)` once `ready(partition)` holds (see the file comment).
+  // Runs `start` on the user's worker; if it succeeds, answers `done` with
+  // `finish(partition)` once `ready(partition)` holds (see the file comment),
+  // or with -1007 once the timeout passed.
   template <typename T, typename Start, typename Ready, typename Finish>
-  ApiResult<T> Await(protocol::UserId user, Start start, Ready ready, Finish finish) const;
+  void AwaitAsync(protocol::UserId user, Start start, Ready ready, Finish finish,
+                  Done<T> done) const;
+  // Calls `async` with a Done and waits for it (at most the timeout).
+  template <typename T, typename F>
+  ApiResult<T> Wait(F async) const;
   // Runs a query on the user's worker.
   template <typename F>
   auto Query(protocol::UserId user, F fn) const -> std::invoke_result_t<F, Partition&>;

@@ -109,6 +109,9 @@ namespace xc::order_service {
   X(kBadRecvWindow, -1131, 400, "recvWindow must be less than 60000")                           \
   X(kInvalidTickerType, -1139, 400, "Invalid ticker type.")                                     \
   X(kDuplicateSymbols, -1151, 400, "Symbol is present multiple times in the list.")             \
+  /* -1135: WebSocket API requests that are not the JSON they must be */                        \
+  X(kInvalidJsonRequest, -1135, 400, "Invalid JSON Request")                                    \
+  X(kInvalidJsonParams, -1135, 400, "Invalid 'params' in JSON request; expected an object.")   \
   /* -2010 NEW_ORDER_REJECTED: messages from the matching engine */                             \
   X(kDuplicateOrder, -2010, 400, "Duplicate order sent.")                                       \
   X(kInsufficientBalance, -2010, 400, "Account has insufficient balance for requested action.") \

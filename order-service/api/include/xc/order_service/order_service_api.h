@@ -16,8 +16,10 @@
 // command is on its way to the engine (status NEW, is_working false); fills,
 // cancels and expiries arrive later and show in QueryOrder and the history.
 
+#include <functional>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "xc/order_service/api_error.h"
@@ -25,6 +27,15 @@
 #include "xc/protocol/types.h"
 
 namespace xc::order_service {
+
+// The continuation of an asynchronous request (the *Async methods below):
+// called exactly once with the answer the synchronous method would return,
+// on a thread of the implementation's choosing (the partition's thread in
+// the threaded service, the caller's in the default implementations). It
+// must not block and must not call the synchronous methods of the same
+// service (the partition thread would wait for itself).
+template <typename T>
+using Done = std::function<void(ApiResult<T>)>;
 
 class OrderServiceApi {
  public:
@@ -71,6 +82,29 @@ class OrderServiceApi {
                                                      std::string_view symbol) const = 0;
   // GET /account.
   virtual ApiResult<AccountInfo> Account(protocol::UserId user) const = 0;
+
+  // Asynchronous forms of the requests that wait for the engine, for callers
+  // that must not hold a thread while an order travels (the WebSocket API).
+  // Same checks, effects and answers as the synchronous method, given to
+  // `done` (see Done). The defaults call the synchronous method and `done`
+  // on the caller's thread; the threaded service answers from the
+  // partition's thread once the answer is ready, or with -1007 after its
+  // timeout.
+  virtual void PlaceOrderAsync(const PlaceOrderRequest& req, Done<OrderInfo> done) {
+    done(PlaceOrder(req));
+  }
+  virtual void CancelOrderAsync(const OrderRef& ref, Done<OrderInfo> done) {
+    done(CancelOrder(ref));
+  }
+  virtual void CancelOpenOrdersAsync(protocol::UserId user, std::string_view symbol,
+                                     protocol::Timestamp now,
+                                     Done<std::vector<OrderInfo>> done) {
+    done(CancelOpenOrders(user, symbol, now));
+  }
+  virtual void CancelReplaceAsync(const CancelReplaceRequest& req,
+                                  Done<CancelReplaceResult> done) {
+    done(CancelReplace(req));
+  }
 };
 
 }  // namespace xc::order_service
