@@ -66,7 +66,8 @@ mode:
   --drain-timeout S       wait for replies after the end (10)
   --find-max              step the rate up until it is not sustained, then bisect
     --start-rate R (2000) --step-factor F (1.5) --step-duration S (5)
-    --step-warmup S (1) --max-rate R (1e6) --refine N (3) --max-p99-us U (none)
+    --step-warmup S (1) --max-rate R (1e6) --refine N (3) --max-p99-us U (80000;
+                          0: no latency bound)
 output:
   --json FILE             JSON result
   --report FILE           Markdown report
@@ -90,7 +91,7 @@ struct Options {
   double rate = 1000, duration = 10, warmup = 2, drain_timeout = 10;
   bool find_max = false;
   double start_rate = 2000, step_factor = 1.5, step_duration = 5, step_warmup = 1,
-         max_rate = 1e6, max_p99_us = 0;
+         max_rate = 1e6, max_p99_us = 80000;
   int refine = 3;
   std::string json_path, report_path;
   bool quiet = false;
