@@ -335,7 +335,8 @@ std::string StepJson(const StepResult& r, double max_p99_us) {
     << ",\"place\":" << HistJson(s.place) << ",\"cancel\":" << HistJson(s.cancel)
     << ",\"sent\":{\"place\":" << s.sent_place << ",\"cancel\":" << s.sent_cancel
     << ",\"rest\":" << s.sent_rest << "},\"ok\":{\"place\":" << s.ok_place
-    << ",\"cancel\":" << s.ok_cancel << ",\"rest\":" << s.ok_rest << "}"
+    << ",\"cancel\":" << s.ok_cancel << ",\"rest\":" << s.ok_rest
+    << "},\"filled\":" << s.filled
     << ",\"rest\":{\"offered_rate\":" << Fmt(r.rest_offered, 1) << ",\"achieved_rate\":"
     << Fmt(r.duration > 0 ? static_cast<double>(s.rest_in_window) / r.duration : 0, 1)
     << ",\"latency\":" << HistJson(s.rest) << "},\"error_count\":" << s.error_count()
@@ -379,6 +380,7 @@ std::string StepMarkdown(const StepResult& r) {
     << Row("order.cancel", s.cancel);
   if (s.rest.count()) o << Row("REST read", s.rest);
   o << Row("send lag (client)", s.send_lag) << "\n";
+  if (s.filled) o << "Places answered FILLED or PARTIALLY_FILLED: " << s.filled << ".\n\n";
   if (!s.errors.empty()) {
     o << "Errors:\n\n| kind | count |\n| --- | --- |\n";
     for (const auto& [k, v] : s.errors) o << "| " << k << " | " << v << " |\n";

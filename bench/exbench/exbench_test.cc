@@ -63,6 +63,9 @@ TEST(ReplyScanTest, ReadsIdStatusCodeAndOrderId) {
   EXPECT_EQ(r.id, 17);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.order_id, 42);
+  EXPECT_FALSE(r.filled);
+  EXPECT_TRUE(ScanWsReply(R"({"id":1,"status":200,"result":{"orderId":3,"status":"FILLED"}})").filled);
+  EXPECT_FALSE(ScanWsReply(R"({"id":1,"status":200,"result":{"orderId":3,"status":"EXPIRED"}})").filled);
   r = ScanWsReply(R"({"id": "9","status":400,"error":{"code":-2010,"msg":"no"}})");
   EXPECT_EQ(r.id, 9);
   EXPECT_EQ(r.status, 400);

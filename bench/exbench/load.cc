@@ -43,6 +43,7 @@ void PhaseStats::Merge(const PhaseStats& o) {
   sent_cancel += o.sent_cancel;
   sent_rest += o.sent_rest;
   ok_place += o.ok_place;
+  filled += o.filled;
   ok_cancel += o.ok_cancel;
   ok_rest += o.ok_rest;
   replies_in_window += o.replies_in_window;
@@ -368,6 +369,7 @@ struct Worker::Impl {
       if (slot.kind == kPlace) {
         stats->place.Record(lat);
         if (ok) ++stats->ok_place;
+        if (r.filled) ++stats->filled;
       } else {
         stats->cancel.Record(lat);
         if (ok) ++stats->ok_cancel;

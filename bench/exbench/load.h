@@ -84,6 +84,7 @@ struct PhaseStats {
   LatencyHistogram send_lag;  // actual send - scheduled send, all operations
   uint64_t sent_place = 0, sent_cancel = 0, sent_rest = 0;  // measured
   uint64_t ok_place = 0, ok_cancel = 0, ok_rest = 0;        // measured, status 200
+  uint64_t filled = 0;  // measured places answered FILLED/PARTIALLY_FILLED (RESULT/FULL only)
   uint64_t replies_in_window = 0;  // order replies (any) arriving in the window
   uint64_t rest_in_window = 0;
   uint64_t timeouts = 0;           // no reply within the drain timeout

@@ -38,6 +38,7 @@ struct WsReply {
   int64_t status = 0;     // HTTP-style status; 0 if absent
   int64_t code = 0;       // error.code when status != 200
   int64_t order_id = -1;  // result.orderId when present
+  bool filled = false;    // result.status is FILLED or PARTIALLY_FILLED (RESULT/FULL)
 };
 
 inline WsReply ScanWsReply(std::string_view msg) {
@@ -46,6 +47,12 @@ inline WsReply ScanWsReply(std::string_view msg) {
   FindInt(msg, R"("status":)", &r.status);
   if (r.status == 200) {
     FindInt(msg, R"("orderId":)", &r.order_id);
+    // ACK answers carry no order status; RESULT/FULL ones do ("status":"NEW").
+    const size_t st = msg.find(R"("status":")");
+    if (st != std::string_view::npos) {
+      const std::string_view v = msg.substr(st + 10, 16);
+      r.filled = v.starts_with("FILLED") || v.starts_with("PARTIALLY_FILLED");
+    }
   } else {
     FindInt(msg, R"("code":)", &r.code);
   }
