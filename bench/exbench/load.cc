@@ -98,6 +98,25 @@ char* Put(char* p, std::string_view s) {
 }
 char* PutInt(char* p, int64_t v) { return std::to_chars(p, p + 24, v).ptr; }
 
+// A fixed ring of order ids (no allocation after construction), oldest first.
+class OrderIdRing {
+ public:
+  static constexpr size_t kCapacity = 1024;
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  bool full() const { return size_ == kCapacity; }
+  int64_t front() const { return ids_[head_]; }
+  void pop_front() {
+    head_ = (head_ + 1) % kCapacity;
+    --size_;
+  }
+  void push_back(int64_t id) { ids_[(head_ + size_++) % kCapacity] = id; }
+
+ private:
+  std::array<int64_t, kCapacity> ids_{};
+  size_t head_ = 0, size_ = 0;
+};
+
 struct WsConn {
   int fd = -1;
   int user = 0;
@@ -121,7 +140,7 @@ struct WsConn {
   // here with their scheduled time (and are charged from it).
   std::deque<std::pair<int64_t, bool>> backlog;
   // Open orders (acknowledged GTC places), oldest first.
-  std::deque<int64_t> open;
+  OrderIdRing open;
   bool next_cancel = false;
   bool next_sell = false;
   int64_t last_order_id = -1;
@@ -353,7 +372,7 @@ struct Worker::Impl {
     if (ok) {
       if (r.order_id >= 0) c.last_order_id = r.order_id;
       if (slot.rests && r.order_id >= 0) {
-        if (c.open.size() < 4096) c.open.push_back(r.order_id);
+        if (!c.open.full()) c.open.push_back(r.order_id);  // else it stays open
       }
     } else {
       char key[64];
