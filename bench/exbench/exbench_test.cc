@@ -1,0 +1,269 @@
+// exbench's pieces: the histogram, the reply scan, the frame codec, and the
+// load engine end to end against a small stand-in of the WS API (a Beast
+// WebSocket server in this test that checks every signature the Binance way
+// and answers like the exchange). The shipped tool talks to the real
+// exchange; this only keeps the client honest without one.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "histogram.h"
+#include "load.h"
+#include "net.h"
+#include "reply_scan.h"
+#include "xc/gateway/hmac.h"
+
+namespace xc::exbench {
+namespace {
+
+TEST(LatencyHistogramTest, PercentilesWithinBucketPrecision) {
+  LatencyHistogram h;
+  for (int64_t v = 1; v <= 100000; ++v) h.Record(v * 1000);  // 1 us .. 100 ms
+  EXPECT_EQ(h.count(), 100000u);
+  EXPECT_EQ(h.min(), 1000);
+  EXPECT_EQ(h.max(), 100'000'000);
+  for (double p : {50.0, 90.0, 99.0, 99.9}) {
+    const double want = p / 100 * 100000 * 1000;
+    const double got = static_cast<double>(h.Percentile(p));
+    EXPECT_GE(got, want * 0.999) << p;
+    EXPECT_LE(got, want * 1.02) << p;
+  }
+  EXPECT_EQ(h.Percentile(100), h.max());
+}
+
+TEST(LatencyHistogramTest, BucketsTileTheRange) {
+  for (size_t i = 1; i < LatencyHistogram::kBuckets; ++i) {
+    ASSERT_EQ(LatencyHistogram::LowerBound(i), LatencyHistogram::UpperBound(i - 1) + 1) << i;
+    ASSERT_EQ(LatencyHistogram::Index(LatencyHistogram::LowerBound(i)), i);
+    ASSERT_EQ(LatencyHistogram::Index(LatencyHistogram::UpperBound(i)), i);
+  }
+  LatencyHistogram a, b;
+  a.Record(5);
+  b.Record(7'000'000);
+  a.Merge(b);
+  EXPECT_EQ(a.count(), 2u);
+  EXPECT_EQ(a.Percentile(50), 5);
+  EXPECT_EQ(a.max(), 7'000'000);
+}
+
+TEST(ReplyScanTest, ReadsIdStatusCodeAndOrderId) {
+  WsReply r = ScanWsReply(
+      R"({"id":17,"status":200,"result":{"symbol":"BTCUSDT","orderId":42,"orderListId":-1,)"
+      R"("clientOrderId":"x","transactTime":1}})");
+  EXPECT_EQ(r.id, 17);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.order_id, 42);
+  EXPECT_FALSE(r.filled);
+  EXPECT_TRUE(ScanWsReply(R"({"id":1,"status":200,"result":{"orderId":3,"status":"FILLED"}})").filled);
+  EXPECT_FALSE(ScanWsReply(R"({"id":1,"status":200,"result":{"orderId":3,"status":"EXPIRED"}})").filled);
+  r = ScanWsReply(R"({"id": "9","status":400,"error":{"code":-2010,"msg":"no"}})");
+  EXPECT_EQ(r.id, 9);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.code, -2010);
+  EXPECT_EQ(ScanWsReply(R"({"subscriptionId":0,"event":{"e":"x"}})").id, -1);
+  // "clientOrderId" must not be read as "id".
+  EXPECT_EQ(ScanWsReply(R"({"result":{"clientOrderId":5}})").id, -1);
+}
+
+TEST(NetTest, FramesAndHttpHeads) {
+  char h[14];
+  EXPECT_EQ(WsClientFrameHeader(h, 1, 300), 8u);
+  EXPECT_EQ(static_cast<unsigned char>(h[0]), 0x81);
+  EXPECT_EQ(static_cast<unsigned char>(h[1]), 0x80 | 126);
+  EXPECT_EQ((static_cast<unsigned char>(h[2]) << 8) | static_cast<unsigned char>(h[3]), 300);
+  std::string f = "\x81\x05hello";
+  WsFrame fr;
+  ASSERT_EQ(ParseWsServerFrame(f, &fr), 1);
+  EXPECT_TRUE(fr.fin);
+  EXPECT_EQ(fr.payload_bytes, 5u);
+  EXPECT_EQ(ParseWsServerFrame(f.substr(0, 4), &fr), 0);
+  HttpHead hh;
+  std::string resp = "HTTP/1.1 429 Too Many\r\ncontent-length: 3\r\n\r\nab";
+  EXPECT_EQ(ParseHttpResponse(resp, &hh), 0);
+  resp += "c";
+  ASSERT_EQ(ParseHttpResponse(resp, &hh), 1);
+  EXPECT_EQ(hh.status, 429);
+  EXPECT_EQ(hh.content_length, 3u);
+}
+
+// Binance's documented WS API signing example (HMAC, order.place).
+TEST(SigningTest, BinanceDocumentedExample) {
+  const gateway::HmacSha256Key key("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j");
+  const std::string payload =
+      "apiKey=vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A&newOrderRespType="
+      "ACK&price=52000.00&quantity=0.01000000&recvWindow=100&side=SELL&symbol=BTCUSDT&"
+      "timeInForce=GTC&timestamp=1645423376532&type=LIMIT";
+  EXPECT_EQ(gateway::ToHex(key.Sign(payload)),
+            "cc15477742bd704c29492d96c7ead9414dfd8e0ec4a00f947bb5bb454ddbd08a");
+}
+
+// ---- a stand-in of /ws-api/v3 ---------------------------------------------
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = boost::asio::ip::tcp;
+
+// The flat "params" object of a request: name -> raw JSON text of the value
+// (strings without their quotes).
+std::map<std::string, std::string> Params(const std::string& msg) {
+  std::map<std::string, std::string> out;
+  size_t i = msg.find(R"("params":{)");
+  if (i == std::string::npos) return out;
+  i += 10;
+  while (i < msg.size() && msg[i] != '}') {
+    if (msg[i] == ',') ++i;
+    const size_t ke = msg.find('"', i + 1);
+    const std::string k = msg.substr(i + 1, ke - i - 1);
+    i = ke + 2;  // past '":'
+    std::string v;
+    if (msg[i] == '"') {
+      const size_t ve = msg.find('"', i + 1);
+      v = msg.substr(i + 1, ve - i - 1);
+      i = ve + 1;
+    } else {
+      const size_t ve = msg.find_first_of(",}", i);
+      v = msg.substr(i, ve - i);
+      i = ve;
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+class StandIn {
+ public:
+  explicit StandIn(std::map<std::string, std::string> secrets) : secrets_(std::move(secrets)) {
+    acceptor_.open(tcp::v4());
+    acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { Accept(); });
+  }
+  ~StandIn() {
+    stop_ = true;
+    // A blocked accept() is not woken by close(): connect once to wake it.
+    std::string error;
+    const int fd = ConnectTcp("127.0.0.1", port_, &error);
+    thread_.join();
+    if (fd >= 0) ::close(fd);
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    for (auto& t : sessions_) t.join();
+  }
+  int port() const { return port_; }
+  std::atomic<int> bad_signatures{0}, places{0}, cancels{0};
+
+ private:
+  void Accept() {
+    while (!stop_) {
+      boost::system::error_code ec;
+      tcp::socket s(io_);
+      acceptor_.accept(s, ec);
+      if (ec || stop_) return;
+      sessions_.emplace_back([this, s = std::move(s)]() mutable { Session(std::move(s)); });
+    }
+  }
+  void Session(tcp::socket s) {
+    websocket::stream<tcp::socket> ws(std::move(s));
+    boost::system::error_code ec;
+    ws.accept(ec);
+    if (ec) return;
+    ws.text(true);
+    int64_t next_order = 1;
+    for (;;) {
+      beast::flat_buffer buf;
+      ws.read(buf, ec);
+      if (ec) return;
+      const std::string msg = beast::buffers_to_string(buf.data());
+      auto p = Params(msg);
+      std::string payload;
+      for (const auto& [k, v] : p) {
+        if (k == "signature") continue;
+        payload += (payload.empty() ? "" : "&") + k + "=" + v;
+      }
+      int64_t id = 0;
+      FindInt(msg, R"("id":)", &id);
+      std::string reply;
+      auto it = secrets_.find(p["apiKey"]);
+      if (it == secrets_.end() ||
+          !gateway::HmacSha256Key(it->second).Verify(
+              std::span<const std::string_view>(std::array<std::string_view, 1>{payload}),
+              p["signature"])) {
+        ++bad_signatures;
+        reply = R"({"id":)" + std::to_string(id) +
+                R"(,"status":400,"error":{"code":-1022,"msg":"Signature for this request is not valid."}})";
+      } else if (msg.find("order.cancel") != std::string::npos) {
+        ++cancels;
+        reply = R"({"id":)" + std::to_string(id) + R"(,"status":200,"result":{"symbol":"BTCUSDT","orderId":)" +
+                p["orderId"] + R"(,"status":"CANCELED"}})";
+      } else {
+        ++places;
+        reply = R"({"id":)" + std::to_string(id) +
+                R"(,"status":200,"result":{"symbol":"BTCUSDT","orderId":)" +
+                std::to_string(next_order++) + R"(,"orderListId":-1,"clientOrderId":"c","transactTime":1}})";
+      }
+      ws.write(boost::asio::buffer(reply), ec);
+      if (ec) return;
+    }
+  }
+
+  std::map<std::string, std::string> secrets_;
+  boost::asio::io_context io_;
+  tcp::acceptor acceptor_{io_};
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::vector<std::thread> sessions_;
+};
+
+TEST(WorkerTest, OpenLoopPlaceCancelAgainstStandIn) {
+  std::vector<User> users(2);
+  users[0].api_key = "k0";
+  users[0].secret = "s0";
+  users[1].api_key = "k1";
+  users[1].secret = "s1";
+  for (User& u : users) u.key = std::make_shared<const gateway::HmacSha256Key>(u.secret);
+  StandIn server({{"k0", "s0"}, {"k1", "s1"}});
+  LoadTarget t;
+  t.port = server.port();
+  OrderSpec spec;
+  spec.low_price = "500.00";
+  spec.high_price = "1500.00";
+  spec.mid_price = "1000.00";
+  spec.qty = "0.02000";
+  {
+    Worker w(0, t, spec, &users, {0, 1, 0, 1}, {0, 1, 2, 3}, 0);
+    std::string error;
+    ASSERT_TRUE(w.Connect(&error)) << error;
+    PhaseSpec ph;
+    ph.start_ns = MonoNowNs() + 10'000'000;
+    ph.rate = 2000;
+    ph.warmup_ns = 100'000'000;
+    ph.duration_ns = 400'000'000;
+    ph.drain_timeout_ns = 2'000'000'000;
+    PhaseStats st = w.RunPhase(ph);
+    EXPECT_EQ(st.error_count(), 0u);
+    EXPECT_EQ(server.bad_signatures.load(), 0);
+    // 800 operations in the window, give or take the boundary.
+    EXPECT_NEAR(static_cast<double>(st.orders.count()), 800, 4);
+    EXPECT_GT(st.cancel.count(), 300u);
+    EXPECT_EQ(st.ok_place + st.ok_cancel, st.orders.count());
+    EXPECT_NEAR(static_cast<double>(st.replies_in_window), 800, 20);
+    EXPECT_GT(st.orders.Percentile(50), 0);
+    w.CancelOpenOrders(2'000'000'000);
+  }
+  EXPECT_EQ(server.places.load(), server.cancels.load());
+}
+
+}  // namespace
+}  // namespace xc::exbench
