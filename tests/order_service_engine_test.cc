@@ -417,9 +417,9 @@ TEST_F(OrderServiceEngineTest, MoneyIsConservedOverLongRandomSequences) {
     n_events += evs.size();
     for (const order_service::UserEvent& e : evs) {
       if (const auto* r = std::get_if<order_service::ExecutionReport>(&e)) {
-        OrderSum& s = sums[{r->user, r->order_id}];
+        OrderSum& s = sums[{r->user, r->order.order_id}];
         if (r->execution_type == order_service::ExecutionType::kNew) {
-          EXPECT_EQ(s.reports, 0) << "NEW after another report of order " << r->order_id;
+          EXPECT_EQ(s.reports, 0) << "NEW after another report of order " << r->order.order_id;
           ++s.news;
         }
         ++s.reports;
@@ -430,7 +430,7 @@ TEST_F(OrderServiceEngineTest, MoneyIsConservedOverLongRandomSequences) {
         } else {
           EXPECT_EQ(r->last_qty, 0);
         }
-        s.last = r->status;
+        s.last = r->order.status;
       } else if (const auto* p = std::get_if<order_service::AccountPosition>(&e)) {
         for (const BalanceInfo& b : p->balances) last_pos[{p->user, b.asset}] = b;
       }

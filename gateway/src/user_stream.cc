@@ -19,25 +19,26 @@ using internal::Str;
 namespace {
 
 void RenderReport(const os::ExecutionReport& r, std::string* out) {
+  const os::OrderInfo& o = r.order;
   out->append("{\"e\":\"executionReport\"");
   Int("E", Ms(r.event_time), out);
-  Str("s", r.symbol, out);
-  Str("c", r.client_order_id, out);
-  Str("S", os::SideName(r.side), out);
-  Str("o", os::OrderTypeName(r.type), out);
-  Str("f", os::TimeInForceName(r.time_in_force), out);
-  Amt("q", r.orig_qty, out);
-  Amt("p", r.price, out);
-  Amt("P", r.stop_price, out);
-  Amt("F", r.iceberg_qty, out);
+  Str("s", o.symbol, out);
+  Str("c", o.client_order_id, out);
+  Str("S", os::SideName(o.side), out);
+  Str("o", os::OrderTypeName(o.type), out);
+  Str("f", os::TimeInForceName(o.time_in_force), out);
+  Amt("q", o.orig_qty, out);
+  Amt("p", o.price, out);
+  Amt("P", o.stop_price, out);
+  Amt("F", o.iceberg_qty, out);
   Int("g", -1, out);
   Str("C", r.orig_client_order_id, out);
   Str("x", os::ExecutionTypeName(r.execution_type), out);
-  Str("X", os::OrderStatusName(r.status), out);
+  Str("X", os::OrderStatusName(o.status), out);
   Str("r", r.reject_reason, out);
-  Int("i", static_cast<int64_t>(r.order_id), out);
+  Int("i", static_cast<int64_t>(o.order_id), out);
   Amt("l", r.last_qty, out);
-  Amt("z", r.executed_qty, out);
+  Amt("z", o.executed_qty, out);
   Amt("L", r.last_price, out);
   Amt("n", r.commission, out);
   if (r.commission_asset.empty()) {
@@ -51,12 +52,12 @@ void RenderReport(const os::ExecutionReport& r, std::string* out) {
   Bool("w", r.is_working, out);
   Bool("m", r.is_maker, out);
   Bool("M", false, out);
-  Int("O", Ms(r.order_time), out);
-  Amt("Z", r.cummulative_quote_qty, out);
+  Int("O", Ms(o.time), out);
+  Amt("Z", o.cummulative_quote_qty, out);
   Amt("Y", r.last_quote_qty, out);
-  Amt("Q", r.orig_quote_order_qty, out);
+  Amt("Q", o.orig_quote_order_qty, out);
   Int("W", r.working_time < 0 ? -1 : Ms(r.working_time), out);
-  Str("V", internal::StpName(r.stp), out);
+  Str("V", internal::StpName(o.stp), out);
   out->push_back('}');
 }
 

@@ -838,30 +838,15 @@ void Partition::Report(const Order& o, ExecutionType x, Timestamp ts, const Trad
   ExecutionReport r;
   r.user = o.user;
   r.event_time = ts;
-  r.symbol = s.name;
-  r.client_order_id = o.client_id;
+  r.order = ToInfoWithoutFills(o);
   if (x == ExecutionType::kCanceled) r.orig_client_order_id = o.client_id;
-  r.side = o.side;
-  r.type = o.type;
-  r.time_in_force = o.tif;
-  r.orig_qty = o.qty * s.step;
-  r.price = o.price * s.tick;
-  r.stop_price = o.stop_price * s.tick;
-  r.iceberg_qty = o.iceberg_qty * s.step;
-  r.orig_quote_order_qty = o.quote_notional * s.notional_unit;
   r.execution_type = x;
-  r.status = o.status;
-  r.order_id = o.id;
-  r.executed_qty = o.executed * s.step;
-  r.cummulative_quote_qty = o.cum_quote;
-  r.order_time = o.time;
   // On the book: open, and (a stop order) triggered. NEW is reported at
   // admission, before the engine's Accepted, for an order about to work.
   r.is_working = IsOpen(o.status) && (!stop || o.working);
   const bool never_worked =
       o.status == OrderStatus::kRejected || (stop && !o.working && IsOpen(o.status));
   r.working_time = never_worked ? -1 : o.time;
-  r.stp = o.stp;
   r.transaction_time = ts;
   if (trade != nullptr) {
     r.last_qty = trade->qty * s.step;
@@ -879,6 +864,12 @@ void Partition::Report(const Order& o, ExecutionType x, Timestamp ts, const Trad
 // ---------------- Queries ----------------
 
 OrderInfo Partition::ToInfo(const Order& o) const {
+  OrderInfo i = ToInfoWithoutFills(o);
+  i.fills = o.fills;
+  return i;
+}
+
+OrderInfo Partition::ToInfoWithoutFills(const Order& o) const {
   const SymbolSpec& s = symbols_->at(o.symbol);
   OrderInfo i;
   i.symbol = s.name;
@@ -900,7 +891,6 @@ OrderInfo Partition::ToInfo(const Order& o) const {
   i.update_time = o.update_time;
   i.is_working = o.working;
   i.reject = o.reject;
-  i.fills = o.fills;
   return i;
 }
 

@@ -96,8 +96,8 @@ class UserEventsTest : public ::testing::Test {
     for (const UserEvent& e : evs) {
       if (!s.empty()) s += " | ";
       if (const auto* r = std::get_if<ExecutionReport>(&e)) {
-        s += "ER " + std::to_string(r->user) + " " + r->client_order_id + " " +
-             ExecutionTypeName(r->execution_type) + "/" + OrderStatusName(r->status);
+        s += "ER " + std::to_string(r->user) + " " + r->order.client_order_id + " " +
+             ExecutionTypeName(r->execution_type) + "/" + OrderStatusName(r->order.status);
       } else if (const auto* p = std::get_if<AccountPosition>(&e)) {
         s += "AP " + std::to_string(p->user);
         for (const BalanceInfo& b : p->balances) {
@@ -154,19 +154,19 @@ TEST_F(UserEventsTest, NewThenPartialTradeThenFillingTrade) {
   ASSERT_EQ(Trace(ev), "ER 1 buy-1 NEW/NEW | AP 1 USDT=600/400");
   {
     const auto& r = std::get<ExecutionReport>(ev[0]);
-    EXPECT_EQ(r.symbol, "BTCUSDT");
-    EXPECT_EQ(r.order_id, buy);
-    EXPECT_EQ(r.side, Side::kBuy);
-    EXPECT_EQ(r.type, OrderType::kLimit);
-    EXPECT_EQ(r.time_in_force, TimeInForce::kGtc);
-    EXPECT_EQ(r.orig_qty, U / 100);
-    EXPECT_EQ(r.price, 40000 * U);
+    EXPECT_EQ(r.order.symbol, "BTCUSDT");
+    EXPECT_EQ(r.order.order_id, buy);
+    EXPECT_EQ(r.order.side, Side::kBuy);
+    EXPECT_EQ(r.order.type, OrderType::kLimit);
+    EXPECT_EQ(r.order.time_in_force, TimeInForce::kGtc);
+    EXPECT_EQ(r.order.orig_qty, U / 100);
+    EXPECT_EQ(r.order.price, 40000 * U);
     EXPECT_EQ(r.reject_reason, "NONE");
     EXPECT_EQ(r.orig_client_order_id, "");
-    EXPECT_EQ(r.executed_qty, 0);
+    EXPECT_EQ(r.order.executed_qty, 0);
     EXPECT_EQ(r.trade_id, -1);
     EXPECT_EQ(r.commission_asset, "");
-    EXPECT_EQ(r.order_time, 500'000'000);
+    EXPECT_EQ(r.order.time, 500'000'000);
     EXPECT_EQ(r.working_time, 500'000'000);
     EXPECT_TRUE(r.is_working);
   }
@@ -192,8 +192,8 @@ TEST_F(UserEventsTest, NewThenPartialTradeThenFillingTrade) {
     EXPECT_EQ(t.commission, 360);
     EXPECT_EQ(t.commission_asset, "BTC");
     EXPECT_TRUE(t.is_maker);
-    EXPECT_EQ(t.executed_qty, 400'000);
-    EXPECT_EQ(t.cummulative_quote_qty, 160 * U);
+    EXPECT_EQ(t.order.executed_qty, 400'000);
+    EXPECT_EQ(t.order.cummulative_quote_qty, 160 * U);
     EXPECT_EQ(t.transaction_time, 2'000'000'000);
     EXPECT_EQ(t.event_time, 2'000'000'000);
     const auto trades = p_->MyTrades(alice_, "BTCUSDT").value();
@@ -213,9 +213,9 @@ TEST_F(UserEventsTest, NewThenPartialTradeThenFillingTrade) {
   ev = Take();
   ASSERT_EQ(Trace(ev), "ER 1 buy-1 TRADE/FILLED | AP 1 BTC=0.009991/0 USDT=600.006/0");
   const auto& f = std::get<ExecutionReport>(ev[0]);
-  EXPECT_EQ(f.executed_qty, U / 100);
+  EXPECT_EQ(f.order.executed_qty, U / 100);
   EXPECT_EQ(f.last_qty, 600'000);
-  EXPECT_EQ(f.cummulative_quote_qty, 160 * U + 239'994 * U / 1000);
+  EXPECT_EQ(f.order.cummulative_quote_qty, 160 * U + 239'994 * U / 1000);
 }
 
 TEST_F(UserEventsTest, CancelReportsTheOriginalClientId) {
@@ -249,7 +249,7 @@ TEST_F(UserEventsTest, IocRemainderExpiresAfterItsTrade) {
   ASSERT_EQ(Trace(ev),
             "ER 1 buy-1 TRADE/PARTIALLY_FILLED | ER 1 buy-1 EXPIRED/EXPIRED"
             " | AP 1 BTC=0.0024975/0 USDT=900/0");
-  EXPECT_EQ(std::get<ExecutionReport>(ev[1]).executed_qty, 250'000);
+  EXPECT_EQ(std::get<ExecutionReport>(ev[1]).order.executed_qty, 250'000);
   EXPECT_EQ(std::get<ExecutionReport>(ev[1]).last_qty, 0);
 }
 

@@ -332,6 +332,9 @@ class Partition {
   void ApplyFill(Order& o, const protocol::Event& e, bool is_maker);
   void Finish(Order& o, OrderStatus status, protocol::Timestamp ts);
   OrderInfo ToInfo(const Order& o) const;
+  // ToInfo without the fills (for execution reports: copying every fill
+  // into each report would cost O(fills) per event).
+  OrderInfo ToInfoWithoutFills(const Order& o) const;
   TradeInfo ToInfo(const Trade& t) const;
 
   // Journaled inputs: the public methods encode, journal, then call these.

@@ -48,32 +48,27 @@ const char* ExecutionTypeName(ExecutionType x);  // "NEW", ..., "TRADE_PREVENTIO
 struct ExecutionReport {
   protocol::UserId user = 0;
   protocol::Timestamp event_time = 0;  // E (the change's time)
-  std::string symbol;                  // s
-  std::string client_order_id;         // c
+  // The order after the change, as GET /api/v3/order shows it
+  // (Partition::ToInfo) but without its fills (always empty here). Rendered
+  // from it: s symbol, c client_order_id, S side, o type, f time_in_force,
+  // q orig_qty (0 for MARKET by quote amount), p price (0 for MARKET),
+  // P stop_price, F iceberg_qty, Q orig_quote_order_qty, X status,
+  // i order_id, z executed_qty, Z cummulative_quote_qty, O time (admission),
+  // V stp. Not rendered: its is_working (GET /order's isWorking: false until
+  // the engine accepted the order; `w` is is_working below), update_time
+  // (`T` is transaction_time) and reject (`r` is reject_reason).
+  OrderInfo order;
   // C: the order's client id when it was cancelled (x = CANCELED), "" else.
   std::string orig_client_order_id;
-  protocol::Side side = protocol::Side::kBuy;                      // S
-  OrderType type = OrderType::kLimit;                              // o
-  protocol::TimeInForce time_in_force = protocol::TimeInForce::kGtc;  // f
-  Amount orig_qty = 0;              // q (0 for MARKET by quote amount)
-  Amount price = 0;                 // p (0 for MARKET)
-  Amount stop_price = 0;            // P
-  Amount iceberg_qty = 0;           // F
-  Amount orig_quote_order_qty = 0;  // Q
   ExecutionType execution_type = ExecutionType::kNew;  // x
-  OrderStatus status = OrderStatus::kNew;              // X
   // r: "NONE", or why the engine refused the order (x = REJECTED): one of
   // the engine's RejectCode names ("WOULD_TAKE_LIQUIDITY", ...).
   std::string reject_reason = "NONE";
-  protocol::OrderId order_id = 0;       // i
-  Amount executed_qty = 0;              // z
-  Amount cummulative_quote_qty = 0;     // Z
-  protocol::Timestamp order_time = 0;   // O (admission)
   // W: when the order started working; -1 while it is not (pending stop,
-  // not yet accepted, rejected). w: on the book now.
+  // not yet accepted, rejected). w: on the book now (reported true at
+  // admission already for an order about to work).
   protocol::Timestamp working_time = -1;
   bool is_working = false;
-  protocol::StpMode stp = protocol::StpMode::kNone;  // V
   // x = TRADE only (otherwise 0, "", -1, false): l, L, Y, n, N, t, m.
   Amount last_qty = 0;
   Amount last_price = 0;
