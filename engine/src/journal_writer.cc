@@ -151,6 +151,8 @@ size_t JournalWriter::Drain() {
   return n;
 }
 
+size_t JournalWriter::fill_count() const { return fill_->count; }
+
 int JournalWriter::DoWork() {
   if (failed_.load(std::memory_order_relaxed) || closed_) return 0;
   int work = 0;

@@ -142,6 +142,11 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
 
   uint64_t resent_orders() const { return resend_.size(); }
 
+  // The pump's doorbell: give it to the runner as
+  // ShardRunnerOptions::events_bell, and the idle pump sleeps on it instead
+  // of polling. Without it the pump polls (yield, then 50 us naps).
+  engine::node::Doorbell* events_doorbell() { return &events_bell_; }
+
   // The partition workers, for metrics (queue_depth(), cycles(): relaxed
   // reads, any thread). REQUIRES: after Recover.
   size_t partitions() const { return workers_.size(); }
@@ -170,6 +175,7 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
   std::atomic<protocol::UserId> next_user_{1};
   std::thread pump_;
   std::atomic<bool> stop_pump_{false};
+  engine::node::Doorbell events_bell_;
   bool started_ = false;
   bool stopped_ = false;
 };

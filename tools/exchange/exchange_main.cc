@@ -298,7 +298,16 @@ int Run(int argc, char** argv) {
   snaps = std::make_unique<engine::node::SnapshotWriterThread>(so);
   ro.journal = journal.get();
   ro.snapshot_writer = snaps.get();
+  // Doorbells instead of polling between the agents (none spins when idle):
+  // the runner rings the journal thread after appending and the pump after
+  // publishing; the journal thread rings the runner when commands became
+  // durable (their events are held until then).
+  engine::node::JournalWriterThread journal_thread(journal.get());
+  ro.journal_bell = journal_thread.EnableDoorbell();
+  ro.events_bell = core.events_doorbell();
+  ro.durable_rings_doorbell = true;
   runner = std::make_unique<engine::node::ShardRunner>(ro);
+  journal_thread.NotifyOnDurable(runner->doorbell());
   for (const auto& s : table->symbols()) {
     if (absl::Status st = runner->shard().AddSymbol(
             s.id, engine::OrderBook::Options{config->max_orders_per_symbol, 1u << 16});
@@ -312,7 +321,6 @@ int Run(int argc, char** argv) {
   if (runner->shard().StateHash() != probe_hash || runner->shard().last_seq() != last_seq) {
     return Fail("engine state transfer: state hash differs after LoadFrom");
   }
-  engine::node::JournalWriterThread journal_thread(journal.get());
   if (absl::Status s = journal_thread.Start(); !s.ok()) return Fail(s.ToString());
   if (absl::Status s = snaps->Start(); !s.ok()) return Fail(s.ToString());
   if (absl::Status s = runner->Start(); !s.ok()) return Fail(s.ToString());

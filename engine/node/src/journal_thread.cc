@@ -31,16 +31,26 @@ absl::Status JournalWriterThread::Start() {
     started.set_value(absl::OkStatus());  // `started` is dead after this
     uint32_t idle = 0;
     while (!stop_.load(std::memory_order_acquire)) {
-      if (writer_->DoWork() != 0) {
+      const protocol::Seq durable = writer_->durable_seq();
+      const int work = writer_->DoWork();
+      if (durable_bell_ != nullptr && writer_->durable_seq() != durable) durable_bell_->Ring();
+      if (work != 0) {
         idle = 0;
         continue;
       }
       ++idle;
+      // Spin briefly, then sleep or nap; no sched_yield rounds: on a VM with
+      // few cores a yield is a costly context switch that buys nothing here.
       if (idle < 200) {
         IdleStrategy::CpuRelax();
-      } else if (idle < 260) {
-        std::this_thread::yield();
+      } else if (producer_rings_ && writer_->Idle()) {
+        // Nothing to do until the producer appends (it rings bell_).
+        bell_.Sleep([this] {
+          return stop_.load(std::memory_order_acquire) || !writer_->Idle();
+        });
       } else {
+        // A flush in flight (its completion is polled) or an interval sync
+        // not yet due: nap.
         const timespec ts{0, 50'000};
         ::nanosleep(&ts, nullptr);
       }
@@ -54,6 +64,7 @@ absl::Status JournalWriterThread::Start() {
 void JournalWriterThread::Stop() {
   if (!thread_.joinable()) return;
   stop_.store(true, std::memory_order_release);
+  bell_.Wake();
   thread_.join();
 }
 

@@ -86,9 +86,16 @@ bool ShardRunner::HasWork() {
       snapshot_requested_.load(std::memory_order_relaxed)) {
     return true;
   }
-  // Held events become releasable when the journal thread advances
-  // durable_seq, which rings no doorbell: do not sleep while holding any.
-  if (options_.journal != nullptr && held_events() != 0) return true;
+  // Held events are work once releasable. The journal thread rings this
+  // runner's doorbell when durable_seq advances (NotifyOnDurable); without
+  // that, do not sleep while holding any.
+  if (options_.journal != nullptr && held_events() != 0) {
+    if (!options_.durable_rings_doorbell) return true;
+    if (options_.journal->failed() ||
+        held_[held_begin_].seq <= options_.journal->durable_seq()) {
+      return true;
+    }
+  }
   if (HasPending()) {
     const size_t need = std::min(events_.size() - published_, output_.capacity());
     return output_.free_approx() >= need;
@@ -123,6 +130,21 @@ bool ShardRunner::PublishPending() {
 }
 
 int ShardRunner::DoWork() {
+  if (options_.journal_bell == nullptr && options_.events_bell == nullptr) return DoCycle();
+  const uint64_t published = Load(events_published_);
+  const uint64_t seq = shard_.last_seq();
+  const int work = DoCycle();
+  if (options_.events_bell != nullptr && Load(events_published_) != published) {
+    options_.events_bell->Ring();
+  }
+  if (options_.journal_bell != nullptr && options_.journal != nullptr &&
+      shard_.last_seq() != seq) {
+    options_.journal_bell->Ring();
+  }
+  return work;
+}
+
+int ShardRunner::DoCycle() {
   if (options_.snapshot_writer != nullptr) MaybeSnapshot();
   if (options_.journal != nullptr) return DoWorkJournaled();
   int work = 0;

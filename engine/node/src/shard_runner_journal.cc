@@ -97,8 +97,11 @@ size_t ShardRunner::RejectInput() {
 int ShardRunner::DoWorkJournaled() {
   JournalWriter& journal = *options_.journal;
   int work = 0;
+  // "none" promises no durability: events go out once their command is in
+  // the journal's queue (nothing is ever held).
+  const bool hold = journal.options().policy.mode != DurabilityPolicy::Mode::kNone;
   if (ReleaseDurable(journal.durable_seq()) != 0) work = 1;
-  if (HasPending() && !HoldPending()) {
+  if (HasPending() && !(hold ? HoldPending() : PublishPending())) {
     Add(backpressure_cycles_, 1);
     Add(work != 0 ? busy_cycles_ : idle_cycles_, 1);
     return work;
@@ -140,7 +143,7 @@ int ShardRunner::DoWorkJournaled() {
         blocked = true;
         break;
       }
-      if (!HoldPending()) {
+      if (!(hold ? HoldPending() : PublishPending())) {
         blocked = true;
         break;
       }

@@ -258,4 +258,47 @@ TEST(ShardRunnerJournalTest, ThreadedRunnerAndJournalThread) {
 }
 
 }  // namespace
+// The exchange's wiring: every agent sleeps on a doorbell instead of polling
+// (runner -> journal thread after appends, journal thread -> runner when
+// durable, runner -> consumer after publishing). Bursts with pauses make
+// each of them fall asleep many times; a lost wake-up would hang the test.
+TEST(ShardRunnerJournalTest, DoorbellsBetweenAllAgentsLoseNoWakeUp) {
+  const std::vector<Command> flow = MakeFlow(SanitizerScale() ? 2000 : 20000, 12);
+  MemJournalSink sink;
+  JournalWriter journal(&sink, 1, JOpts());
+  JournalWriterThread jt(&journal);
+  Doorbell consumer;
+  ShardRunnerOptions o = Opts(&journal);
+  o.wait = WaitStrategy::kBlock;
+  o.journal_bell = jt.EnableDoorbell();
+  o.events_bell = &consumer;
+  o.durable_rings_doorbell = true;
+  ShardRunner runner(o);
+  jt.NotifyOnDurable(runner.doorbell());
+  ASSERT_TRUE(runner.shard().AddSymbol(0, OrderBook::Options{}).ok());
+  ASSERT_TRUE(jt.Start().ok());
+  ASSERT_TRUE(runner.Start().ok());
+  std::vector<Event> got;
+  std::thread producer([&] {
+    for (size_t i = 0; i < flow.size(); ++i) {
+      while (!runner.Submit(flow[i])) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      if (i % 256 == 255) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  while (got.empty() || got.back().seq < flow.size()) {
+    const size_t n = runner.PollEvents([&](const Event& e) {
+      EXPECT_LE(e.seq, journal.durable_seq());
+      got.push_back(e);
+    });
+    if (n == 0) consumer.Sleep([&] { return runner.HasEvents(); });
+  }
+  producer.join();
+  runner.Stop();
+  jt.Stop();
+  ASSERT_TRUE(journal.Close().ok());
+  EXPECT_EQ(got.back().seq, flow.size());
+  EXPECT_GT(runner.counters().sleeps, 0u) << "the runner never slept: nothing was tested";
+  EXPECT_GT(consumer.sleeps(), 0u);
+}
+
 }  // namespace xc::engine::node

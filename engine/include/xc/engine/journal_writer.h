@@ -161,6 +161,16 @@ class JournalWriter {
   // Returns the work done (records framed + flushes started/completed); 0
   // means idle. On an I/O error: latches the failed state (see class comment).
   int DoWork();
+  // True when DoWork has nothing to do until a producer appends: no flush in
+  // flight, nothing framed or queued, and (kInterval) nothing written but
+  // unsynced. Then the agent may sleep until TryAppend's producer wakes it.
+  // REQUIRES: agent role.
+  bool Idle() const {
+    if (failed_.load(std::memory_order_relaxed) || closed_) return true;
+    if (in_flight_ || fill_count() != 0 || !ring_.empty_approx()) return false;
+    return options_.policy.mode != DurabilityPolicy::Mode::kInterval ||
+           written_seq_ <= synced_seq_;
+  }
 
   // Drains everything appended so far, writes it, syncs and closes the
   // segment (whatever the policy), blocking; then durable_seq == the last
@@ -187,6 +197,7 @@ class JournalWriter {
   struct Batch;  // a batch buffer
 
   int64_t Now() const;
+  size_t fill_count() const;
   // Frames ring entries into fill_; returns how many.
   size_t Drain();
   // Starts a flush of fill_ (if it has records) with or without sync.

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "xc/engine/journal_writer.h"
+#include "xc/engine/node/wait_strategy.h"
 
 namespace xc::engine::node {
 
@@ -36,11 +37,28 @@ class JournalWriterThread {
   void Stop();
   bool running() const { return thread_.joinable(); }
 
+  // Returns the doorbell the producer must ring after TryAppend
+  // (ShardRunnerOptions::journal_bell); from then on an idle writer
+  // (JournalWriter::Idle: nothing queued, in flight or due) sleeps on it
+  // instead of polling. Without this call the thread polls (spin, then
+  // 50 us naps). REQUIRES: not running.
+  Doorbell* EnableDoorbell() {
+    producer_rings_ = true;
+    return &bell_;
+  }
+  // `bell` is rung whenever the writer's durable_seq advanced (the shard
+  // runner's doorbell, so a runner holding events for durability can sleep
+  // until they are releasable). REQUIRES: not running.
+  void NotifyOnDurable(Doorbell* bell) { durable_bell_ = bell; }
+
  private:
   JournalWriter* const writer_;
   const int cpu_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  Doorbell bell_;
+  bool producer_rings_ = false;
+  Doorbell* durable_bell_ = nullptr;
 };
 
 }  // namespace xc::engine::node

@@ -40,7 +40,10 @@ struct ShardRunnerOptions {
   // journal->durable_seq() reaches that seq (DESIGN.md invariant 2; STYLE.md
   // §12: matching runs ahead, output waits for the journal). Someone must run
   // the journal's agent (a JournalWriterThread, or the invoker calling
-  // journal->DoWork()).
+  // journal->DoWork()). Under the journal's "none" policy (no durability
+  // promised) events are not held: a command's events are published once it
+  // is handed to the journal, which saves the round trip through the
+  // journal's thread.
   JournalWriter* journal = nullptr;
   // With a journal: capacity of the held-events queue (events applied but
   // not yet durable). When full the runner applies nothing more.
@@ -56,6 +59,18 @@ struct ShardRunnerOptions {
   SnapshotWriterThread* snapshot_writer = nullptr;
   // 0: only on RequestSnapshot().
   uint64_t snapshot_every_n_commands = 0;
+  // Doorbells of the threads downstream, rung (one locked add; a syscall
+  // only if that thread sleeps) so they can sleep instead of polling:
+  // journal_bell after a duty cycle appended commands to the journal
+  // (JournalWriterThread::doorbell()), events_bell after events were
+  // published to the output ring (the PollEvents consumer's). Null: none.
+  Doorbell* journal_bell = nullptr;
+  Doorbell* events_bell = nullptr;
+  // True when the journal's agent rings this runner's doorbell() whenever
+  // durable_seq advances (JournalWriterThread::NotifyOnDurable): then a
+  // kBlock runner sleeps while the events it holds are not yet durable;
+  // otherwise it keeps polling for durability (spin, yield).
+  bool durable_rings_doorbell = false;
 };
 
 // A consistent-enough view of a runner's counters for metrics (STYLE.md §17).
@@ -255,6 +270,14 @@ class ShardRunner {
   // thread only (approximate elsewhere).
   size_t held_events() const { return held_.size() - held_begin_; }
 
+  // The runner's doorbell (kBlock): ring it after something the runner
+  // waits for changed, e.g. the journal's durable_seq
+  // (JournalWriterThread::NotifyOnDurable). Any thread.
+  Doorbell* doorbell() { return &bell_; }
+  // Consumer side: whether PollEvents would return something (the
+  // events_bell sleeper's predicate). Consumer thread.
+  bool HasEvents() const { return !output_.empty_approx(); }
+
  private:
   // Single-writer counter update: a plain load+store, no locked RMW.
   static void Add(std::atomic<uint64_t>& c, uint64_t n) {
@@ -273,6 +296,8 @@ class ShardRunner {
   bool HasPending() const { return published_ < events_.size(); }
   // Sleep predicate of kBlock, evaluated on the runner thread.
   bool HasWork();
+  // DoWork without the doorbells.
+  int DoCycle();
   // The journaled duty cycle (options.journal set): shard_runner_journal.cc.
   int DoWorkJournaled();
   // Releases held events of durable commands to the output ring; returns how many.

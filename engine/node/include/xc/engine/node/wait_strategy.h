@@ -63,7 +63,7 @@ class Doorbell {
     sleeping_.exchange(1, std::memory_order_acq_rel);
     if (!has_work()) {
       sleeps_.store(sleeps_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-      epoch_.wait(e, std::memory_order_acquire);
+      FutexWait(e);
     }
     sleeping_.exchange(0, std::memory_order_acq_rel);
   }
@@ -80,7 +80,7 @@ class Doorbell {
   // the consumer waits.
   void Wake() {
     epoch_.fetch_add(1, std::memory_order_release);
-    epoch_.notify_all();
+    FutexWakeAll();
   }
 
   // Times the consumer actually went to sleep. Any thread (relaxed).
@@ -90,6 +90,13 @@ class Doorbell {
   bool sleeping() const { return sleeping_.load(std::memory_order_relaxed) != 0; }
 
  private:
+  // A direct futex, not std::atomic::wait: libstdc++'s wait spins with
+  // sched_yield before it sleeps, and on a VM with few cores those yields
+  // are costly context switches (they were most of the exchange's CPU
+  // samples under load). Returns once epoch_ != e (or spuriously).
+  void FutexWait(uint32_t e);
+  void FutexWakeAll();
+
   alignas(64) std::atomic<uint32_t> epoch_{0};
   std::atomic<uint32_t> sleeping_{0};
   std::atomic<uint64_t> sleeps_{0};  // written by the consumer only
@@ -147,10 +154,13 @@ class IdleStrategy {
   }
 
  private:
-  // kBlock backs off spin -> yield -> sleep, so a burst with short gaps does
-  // not pay a futex round trip per command.
+  // kBlock backs off spin -> sleep, so a burst with short gaps does not pay
+  // a futex round trip per command. No sched_yield rounds in between: on a
+  // VM with few cores each yield is a costly context switch (perf of the
+  // exchange at 5k orders/s: most samples under sched_yield) that the
+  // doorbell's wake-up makes unnecessary.
   static constexpr uint32_t kSpinRounds = 256;
-  static constexpr uint32_t kYieldRounds = 16;
+  static constexpr uint32_t kYieldRounds = 0;
 
   WaitStrategy kind_;
   Doorbell* bell_;
