@@ -99,6 +99,14 @@ void AppendUint(uint64_t v, std::string* out) {
 
 class ConnectionBase;
 
+// A WebSocket session as the worker's inbox sees it (any stream type).
+class WsTarget {
+ public:
+  virtual ~WsTarget() = default;
+  // On the session's thread.
+  virtual void Enqueue(std::shared_ptr<const std::string> text) = 0;
+};
+
 // One I/O thread: its io_context, its connections and its sweep timer. All
 // members are touched only on that thread (after Start), except `count`.
 struct Worker {
@@ -114,6 +122,12 @@ struct Worker {
   void Add(ConnectionBase* c);
   void Remove(ConnectionBase* c);
   void BeginStop(SteadyTime deadline);
+  // A message for a WebSocket session of this thread from another thread:
+  // queued in `inbox`; the first message of a batch posts one drain, so a
+  // burst of answers (one partition cycle's) costs one wake-up of this
+  // thread, not one per message. Any thread.
+  void PostToSession(std::shared_ptr<WsTarget> target, std::shared_ptr<const std::string> text);
+  void DrainInbox();
 
   const HttpServerOptions& options;
   asio::io_context ioc{1};
@@ -124,7 +138,35 @@ struct Worker {
   bool stopping = false;
   SteadyTime stop_deadline{};
   HttpServer::Impl* impl = nullptr;
+
+  using Letter = std::pair<std::shared_ptr<WsTarget>, std::shared_ptr<const std::string>>;
+  std::mutex inbox_mu;
+  std::vector<Letter> inbox;     // guarded by inbox_mu
+  bool drain_posted = false;     // guarded by inbox_mu
+  std::vector<Letter> draining;  // this thread only
 };
+
+void Worker::PostToSession(std::shared_ptr<WsTarget> target, std::shared_ptr<const std::string> text) {
+  bool post;
+  {
+    std::lock_guard<std::mutex> l(inbox_mu);
+    inbox.emplace_back(std::move(target), std::move(text));
+    post = !drain_posted;
+    drain_posted = true;
+  }
+  if (post) asio::post(ioc, [this] { DrainInbox(); });
+}
+
+void Worker::DrainInbox() {
+  {
+    std::lock_guard<std::mutex> l(inbox_mu);
+    draining.swap(inbox);
+    drain_posted = false;
+  }
+  // In arrival order: one session's messages keep their order.
+  for (Letter& l : draining) l.first->Enqueue(std::move(l.second));
+  draining.clear();
+}
 
 struct HttpServer::Impl {
   explicit Impl(const HttpServerOptions& o) {
@@ -244,6 +286,7 @@ bool IsPlainHttpOnTlsPort(const boost::system::error_code& ec) {
 template <typename Stream>
 class WsConnection : public ConnectionBase,
                      public WsSession,
+                     public WsTarget,
                      public std::enable_shared_from_this<WsConnection<Stream>> {
  public:
   explicit WsConnection(Worker* w) : ConnectionBase(w) {}
@@ -277,9 +320,7 @@ class WsConnection : public ConnectionBase,
   }
 
   void Send(std::shared_ptr<const std::string> text) override {
-    asio::post(w_->ioc, [self = this->shared_from_this(), t = std::move(text)]() mutable {
-      self->Enqueue(std::move(t));
-    });
+    w_->PostToSession(this->shared_from_this(), std::move(text));
   }
 
   void OnSweep(SteadyTime now) override {
@@ -315,7 +356,7 @@ class WsConnection : public ConnectionBase,
     if (!finished_) Read();
   }
 
-  void Enqueue(std::shared_ptr<const std::string> t) {
+  void Enqueue(std::shared_ptr<const std::string> t) override {
     if (finished_ || closing_ || !handler_) return;
     if (queue_.size() >= w_->options.ws_max_queue) {
       SlowConsumer();
