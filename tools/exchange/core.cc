@@ -269,7 +269,7 @@ void Core::PumpLoop() {
     // A short spin, then sleep: sched_yield is a costly context switch on a
     // VM with few cores (perf: most of the exchange's time at 5k orders/s
     // went to yields), and the doorbell makes waking cheap.
-    if (++idle < 64) {
+    if (++idle < 16) {
       engine::node::IdleStrategy::CpuRelax();
     } else if (runner_->options().events_bell == &events_bell_) {
       // The runner rings after it publishes; Stop wakes us.
