@@ -19,7 +19,9 @@
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -820,6 +822,35 @@ TEST_F(GatewayOrdersTest, UserDataStreamListenKeys) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, "{}");
   EXPECT_FALSE(api_.UserOfListenKey(lk, clock_.NowNanos()).has_value());
+}
+
+TEST_F(GatewayOrdersTest, ClosedAndExpiredListenKeysReachTheHookOnce) {
+  std::vector<std::string> ended;  // the hook runs on an I/O thread, then here
+  std::mutex mu;
+  api_.SetListenKeyClosedHook([&](std::string_view key, protocol::Timestamp) {
+    std::lock_guard<std::mutex> l(mu);
+    ended.emplace_back(key);
+  });
+  auto take = [&] {
+    std::lock_guard<std::mutex> l(mu);
+    return std::exchange(ended, {});
+  };
+  const std::string maker_header = "X-MBX-APIKEY: " + maker_.key + "\r\n";
+  const std::string taker_header = "X-MBX-APIKEY: " + taker_.key + "\r\n";
+  TestResponse r = client_->Request("POST", "/api/v3/userDataStream", {}, maker_header);
+  const std::string closed(S(Json(r), "listenKey"));
+  r = client_->Request("POST", "/api/v3/userDataStream", {}, taker_header);
+  const std::string expiring(S(Json(r), "listenKey"));
+  r = client_->Request("DELETE", "/api/v3/userDataStream?listenKey=" + closed, {}, maker_header);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(take(), std::vector<std::string>{closed});
+  api_.ExpireListenKeys();  // nothing expired yet
+  EXPECT_TRUE(take().empty());
+  clock_.now_ns += 3'600'000'000'001;
+  api_.ExpireListenKeys();
+  EXPECT_EQ(take(), std::vector<std::string>{expiring});
+  api_.ExpireListenKeys();
+  EXPECT_TRUE(take().empty());
 }
 
 // Market data from the same engine events the order service settles.

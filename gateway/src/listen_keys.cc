@@ -30,6 +30,26 @@ std::string RandomKey() {
 
 }  // namespace
 
+void ListenKeys::DropExpired(protocol::Timestamp now, std::vector<std::string>* out) {
+  for (auto it = by_key_.begin(); it != by_key_.end();) {
+    if (it->second.expires <= now) {
+      by_user_.erase(it->second.user);
+      out->push_back(it->first);
+      it = by_key_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::vector<std::string> ListenKeys::TakeExpired(protocol::Timestamp now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  out.swap(dropped_);
+  DropExpired(now, &out);
+  return out;
+}
+
 ListenKeys::Entry* ListenKeys::FindLive(std::string_view key, protocol::UserId user,
                                         protocol::Timestamp now) {
   auto it = by_key_.find(std::string(key));
@@ -46,14 +66,7 @@ std::string ListenKeys::Create(protocol::UserId user, protocol::Timestamp now) {
       return u->second;
     }
   }
-  for (auto it = by_key_.begin(); it != by_key_.end();) {
-    if (it->second.expires <= now) {
-      by_user_.erase(it->second.user);
-      it = by_key_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  DropExpired(now, &dropped_);
   std::string key;
   do {
     key = RandomKey();

@@ -40,5 +40,21 @@ TEST(ListenKeysTest, CreateExtendCloseAndExpire) {
   EXPECT_EQ(keys.UserOf("nope", kT0), std::nullopt);
 }
 
+TEST(ListenKeysTest, TakeExpiredReturnsEachExpiredKeyOnce) {
+  ListenKeys keys;
+  const std::string a = keys.Create(1, kT0);
+  const std::string b = keys.Create(2, kT0 + 10 * kMin);
+  const std::string c = keys.Create(3, kT0);
+  ASSERT_TRUE(keys.Close(c, 3, kT0 + kMin));  // closed: DELETE told its streams
+  EXPECT_TRUE(keys.TakeExpired(kT0 + 59 * kMin).empty());
+  EXPECT_EQ(keys.TakeExpired(kT0 + 60 * kMin), std::vector<std::string>{a});
+  EXPECT_TRUE(keys.TakeExpired(kT0 + 60 * kMin).empty());
+  EXPECT_EQ(keys.UserOf(b, kT0 + 60 * kMin), 2u);
+  // A Create that drops an expired key keeps it for the next TakeExpired.
+  const std::string d = keys.Create(4, kT0 + 71 * kMin);
+  EXPECT_NE(d, b);
+  EXPECT_EQ(keys.TakeExpired(kT0 + 71 * kMin), std::vector<std::string>{b});
+}
+
 }  // namespace
 }  // namespace xc::gateway

@@ -1050,6 +1050,13 @@ void RestApi::CloseListenKey(const HttpRequest& req, HttpResponse& resp) const {
   resp.body().append("{}");
 }
 
+void RestApi::ExpireListenKeys() const {
+  const protocol::Timestamp now = clock_.NowNanos();
+  for (const std::string& key : listen_keys_.TakeExpired(now)) {
+    if (listen_key_closed_) listen_key_closed_(key, now);
+  }
+}
+
 std::optional<protocol::UserId> RestApi::UserOfListenKey(std::string_view listen_key,
                                                          protocol::Timestamp now) const {
   return listen_keys_.UserOf(listen_key, now);

@@ -340,8 +340,8 @@ int Run(int argc, char** argv) {
   market_api.Register(client);
   // Legacy user data stream /ws/<listenKey>: an active key's user gets a raw
   // subscription; an unknown or expired key is refused (HTTP 404).
-  // DELETE userDataStream: its open /ws/<listenKey> streams get
-  // listenKeyExpired and end.
+  // DELETE userDataStream, or expiry (ExpireListenKeys in the signal loop):
+  // the key's open /ws/<listenKey> streams get listenKeyExpired and end.
   rest.SetListenKeyClosedHook([&user_streams](std::string_view key, protocol::Timestamp now) {
     user_streams.ListenKeyClosed(key, now);
   });
@@ -450,9 +450,10 @@ int Run(int argc, char** argv) {
 
   // ---- wait for a signal (or a fatal engine error) ----
   int exit_code = 0;
-  for (;;) {
+  for (int tick = 0;; ++tick) {
     timespec t{0, 200'000'000};
     const int sig = sigtimedwait(&sigs, nullptr, &t);
+    if (tick % 5 == 0) rest.ExpireListenKeys();  // their streams get listenKeyExpired
     if (sig == SIGHUP) {  // rate limits, see above
       reload_limits();
       continue;

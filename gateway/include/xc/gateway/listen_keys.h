@@ -13,7 +13,8 @@
 // guards the table (calls are rare: a client creates one key and extends it
 // every 30 minutes).
 // Memory: one entry per user with a live key; expired keys are dropped by
-// the next Create.
+// the next Create or TakeExpired (Create keeps the dropped keys for the next
+// TakeExpired, so their streams are still told).
 
 #include <cstddef>
 #include <mutex>
@@ -21,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "xc/protocol/types.h"
 
@@ -40,18 +42,26 @@ class ListenKeys {
   bool Close(std::string_view key, protocol::UserId user, protocol::Timestamp now);
   // The user `key` belongs to, while it is active; nullopt otherwise.
   std::optional<protocol::UserId> UserOf(std::string_view key, protocol::Timestamp now) const;
+  // Drops every key expired at `now` and returns them (with those a Create
+  // dropped since the last call), so that their open streams can be ended
+  // (listenKeyExpired). Closed keys are not included (DELETE tells them).
+  std::vector<std::string> TakeExpired(protocol::Timestamp now);
 
  private:
   struct Entry {
     protocol::UserId user = 0;
     protocol::Timestamp expires = 0;
   };
+  // Moves the keys expired at `now` out of the tables into *out.
+  // REQUIRES: mu_ held.
+  void DropExpired(protocol::Timestamp now, std::vector<std::string>* out);
   // The live entry of `key` owned by `user`, or nullptr. REQUIRES: mu_ held.
   Entry* FindLive(std::string_view key, protocol::UserId user, protocol::Timestamp now);
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> by_key_;           // guarded by mu_
   std::unordered_map<protocol::UserId, std::string> by_user_;  // guarded by mu_
+  std::vector<std::string> dropped_;  // expired keys Create removed; guarded by mu_
 };
 
 }  // namespace xc::gateway

@@ -215,9 +215,10 @@ class RestApi {
   // Any thread.
   const KeyEntry* FindKey(std::string_view api_key) const;
   const WallClock& clock() const { return clock_; }
-  // Called (on the I/O thread) after DELETE userDataStream closed a key,
-  // so its open streams can be told and ended. REQUIRES: before the server
-  // starts.
+  // Called after DELETE userDataStream closed a key (on the I/O thread) or
+  // ExpireListenKeys dropped it (on its caller's), so its open streams can
+  // be told and ended. REQUIRES: set before any request could close a key
+  // (before the server starts).
   void SetListenKeyClosedHook(std::function<void(std::string_view key, protocol::Timestamp now)> f) {
     listen_key_closed_ = std::move(f);
   }
@@ -226,6 +227,10 @@ class RestApi {
   // WallClock); nullopt for an unknown, closed or expired key. Any thread.
   std::optional<protocol::UserId> UserOfListenKey(std::string_view listen_key,
                                                   protocol::Timestamp now) const;
+  // Drops the listen keys expired at `now` (the clock's) and calls the
+  // closed-key hook for each, so their streams end with listenKeyExpired.
+  // Call periodically (the exchange: every second). Any thread.
+  void ExpireListenKeys() const;
 
  private:
   struct StringHash {
