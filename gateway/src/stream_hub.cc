@@ -1,5 +1,6 @@
 #include "xc/gateway/stream_hub.h"
 
+#include <pthread.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -597,6 +598,7 @@ StreamHub::StreamHub(const MarketData& market, const WallClock& clock, Options o
   }
   if (options_.flush_thread) {
     flusher_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "xc-md-flush");
       std::unique_lock<std::mutex> lock(impl_->mu);
       while (!impl_->stop) {
         impl_->stop_cv.wait_for(lock, std::chrono::milliseconds(options_.depth_fast_ms));

@@ -100,12 +100,25 @@ void PartitionLog::Append(std::string_view record) {
   ++buffered_records_;
 }
 
+uint64_t PartitionLog::TakeBuffered(std::string* batch) {
+  batch->clear();
+  batch->swap(buf_);
+  const uint64_t n = buffered_records_;
+  buffered_records_ = 0;
+  return n;
+}
+
 absl::Status PartitionLog::Sync() {
+  const uint64_t n = TakeBuffered(&spare_);
+  return Write(spare_, n);
+}
+
+absl::Status PartitionLog::Write(std::string_view batch, uint64_t records) {
   if (!status_.ok()) return status_;
-  if (buf_.empty()) return absl::OkStatus();
+  if (batch.empty()) return absl::OkStatus();
   size_t done = 0;
-  while (done < buf_.size()) {
-    const ssize_t n = ::pwrite(fd_, buf_.data() + done, buf_.size() - done,
+  while (done < batch.size()) {
+    const ssize_t n = ::pwrite(fd_, batch.data() + done, batch.size() - done,
                                static_cast<off_t>(size_ + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
@@ -118,10 +131,8 @@ absl::Status PartitionLog::Sync() {
     status_ = OsError("fdatasync", path_);
     return status_;
   }
-  size_ += buf_.size();
-  records_synced_ += buffered_records_;
-  buffered_records_ = 0;
-  buf_.clear();
+  size_ += batch.size();
+  records_synced_ += records;
   return absl::OkStatus();
 }
 

@@ -1,5 +1,6 @@
 #include "xc/order_service/partition_worker.h"
 
+#include <pthread.h>
 #include <utility>
 
 namespace xc::order_service {
@@ -11,6 +12,7 @@ PartitionWorker::PartitionWorker(PartitionId id, uint32_t num_partitions,
     : partition_(id, num_partitions, symbols, this, market, log),
       engine_(engine),
       log_(log),
+      group_commit_(log != nullptr && log->syncs()),
       on_failure_(std::move(on_failure)) {}
 
 PartitionWorker::~PartitionWorker() { Stop(); }
@@ -18,9 +20,12 @@ PartitionWorker::~PartitionWorker() { Stop(); }
 void PartitionWorker::Start() {
   {
     std::lock_guard<std::mutex> l(mu_);
-    stop_ = false;
+    started_ = true;
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "xc-partition");
+    Loop();
+  });
 }
 
 void PartitionWorker::Stop() {
@@ -32,93 +37,182 @@ void PartitionWorker::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void PartitionWorker::Post(Task task) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (stop_ || failed()) return;
-    queue_.push_back(std::move(task));
-    queue_depth_.store(queue_.size(), std::memory_order_relaxed);
+void PartitionWorker::Run(Task task) {
+  // Backpressure: the engine is behind (its input ring is full). Wait here,
+  // holding nothing, rather than queue without bound; the worker's thread
+  // keeps forwarding meanwhile.
+  while (unsent_count_.load(std::memory_order_relaxed) > kMaxUnsent && !failed()) {
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
-  cv_.notify_one();
+  waiting_.fetch_add(1, std::memory_order_relaxed);
+  std::unique_lock<std::mutex> l(mu_);
+  waiting_.fetch_sub(1, std::memory_order_relaxed);
+  if (stop_ || failed()) return;
+  task(*this, partition_);
+  ++uncommitted_;
+  PublishBacklog();
+  // Checks of batches already durable may answer from what this task did
+  // (engine events); this task's own checks wait for its commit.
+  RunChecks();
+  if (group_commit_) {
+    if (worker_waiting_) {
+      worker_waiting_ = false;
+      cv_.notify_one();
+    }
+  } else if (!committing_) {
+    Commit(l);
+    // Pending checks need the worker's timed runs (deadlines); it sleeps
+    // without a timeout only after a quiet second, so this wake-up is rare.
+    if (worker_untimed_ && !checks_.empty()) {
+      worker_untimed_ = false;
+      cv_.notify_one();
+    }
+  }
+  // else: the thread committing now takes this task's batch next.
+  Unlock(l);
 }
 
-void PartitionWorker::PostEvents(uint32_t stream, protocol::Seq through,
-                                 std::vector<protocol::Event> events) {
-  Post([stream, through, ev = std::move(events)](PartitionWorker&, Partition& p) {
-    p.OnEngineEvents(stream, through, ev.data(), ev.size());
+void PartitionWorker::RunEvents(uint32_t stream, protocol::Seq through,
+                                const protocol::Event* events, size_t n) {
+  Run([stream, through, events, n](PartitionWorker&, Partition& p) {
+    p.OnEngineEvents(stream, through, events, n);
   });
 }
 
-void PartitionWorker::Loop() {
-  std::deque<Task> tasks;
-  for (;;) {
-    bool stopping;
-    {
-      std::unique_lock<std::mutex> l(mu_);
-      auto ready = [&] { return stop_ || !queue_.empty(); };
-      if (checks_.empty()) {
-        cv_.wait(l, ready);
-      } else {
-        cv_.wait_for(l, kCheckInterval, ready);
+void PartitionWorker::Commit(std::unique_lock<std::mutex>& l) {
+  // One committer at a time (committing_): batches reach the disk, and their
+  // commands the engine, in order. The mutex is not held across the write,
+  // the forwarding or the user events, so tasks keep running meanwhile (and
+  // no thread waits for the mutex while its holder is in a system call).
+  committing_ = true;
+  while (uncommitted_ != 0 && !failed()) {
+    batch_.gen = open_gen_++;
+    batch_.records = log_ != nullptr ? log_->TakeBuffered(&batch_.log) : 0;
+    batch_.engine_seq = partition_.stream_seq(0);
+    batch_.commands.clear();
+    batch_.commands.swap(outbox_);
+    batch_.events.clear();
+    if (user_sink_ != nullptr) partition_.TakeUserEvents(&batch_.events);
+    uncommitted_ = 0;
+    l.unlock();
+    const absl::Status s =
+        log_ != nullptr ? log_->Write(batch_.log, batch_.records) : absl::OkStatus();
+    if (s.ok()) {
+      if (log_ != nullptr) {
+        durable_engine_seq_.store(batch_.engine_seq, std::memory_order_release);
       }
-      tasks.swap(queue_);
-      queue_depth_.store(0, std::memory_order_relaxed);
-      stopping = stop_;
+      unsent_.insert(unsent_.end(), batch_.commands.begin(), batch_.commands.end());
+      Forward();
+      if (!batch_.events.empty()) user_sink_->OnUserEvents(batch_.events);
     }
-    if (!tasks.empty()) {
-      RunCycle(tasks);
-    } else if (!failed()) {
-      RunChecks(0, checks_.size());  // timed wake: deadlines only
-    }
-    // Stop runs what was queued before it (one last cycle), then exits.
-    if (stopping || failed()) return;
-  }
-}
-
-void PartitionWorker::RunCycle(std::deque<Task>& tasks) {
-  // Checks from earlier cycles wait only for engine events: their requests
-  // are durable already, and an engine event is durable in the engine's
-  // journal before it is published (a restart delivers it again), so they
-  // may answer before this cycle's sync. That saves a sync on the way back
-  // of every order.
-  const size_t earlier = checks_.size();
-  for (Task& t : tasks) t(*this, partition_);
-  tasks.clear();
-  RunChecks(0, earlier);
-  if (log_ != nullptr) {
-    absl::Status s = log_->Sync();
+    l.lock();
     if (!s.ok()) {
-      // Nothing of this cycle is durable: send none of its commands and
-      // answer none of its callers.
-      outbox_.clear();
-      if (user_sink_ != nullptr) partition_.TakeUserEvents(&user_events_);
-      user_events_.clear();
-      failed_.store(true, std::memory_order_release);
-      if (on_failure_) on_failure_(s);
-      return;
+      // Nothing of this batch is durable: send none of its commands and
+      // answer none of its callers (their checks never run: durable_gen_
+      // stays).
+      if (!failed_.exchange(true, std::memory_order_acq_rel) && on_failure_) {
+        Defer([f = on_failure_, s] { f(s); });
+      }
+      break;
     }
-    durable_engine_seq_.store(partition_.stream_seq(0), std::memory_order_release);
+    durable_gen_ = batch_.gen;
+    RunChecks();
+    cycles_.fetch_add(1, std::memory_order_relaxed);
+    if (unsent_count_.load(std::memory_order_relaxed) != 0 && worker_waiting_) {
+      // The engine is full: the worker's thread retries.
+      worker_waiting_ = false;
+      cv_.notify_one();
+    }
   }
-  for (const protocol::Command& c : outbox_) engine_->Send(c);
-  outbox_.clear();
-  if (user_sink_ != nullptr) {
-    partition_.TakeUserEvents(&user_events_);
-    if (!user_events_.empty()) user_sink_->OnUserEvents(user_events_);
-    user_events_.clear();
-  }
-  // Checks added by this cycle's tasks: their requests are durable now.
-  RunChecks(0, checks_.size());
-  cycles_.fetch_add(1, std::memory_order_relaxed);
+  PublishBacklog();
+  committing_ = false;
 }
 
-void PartitionWorker::RunChecks(size_t from, size_t to) {
-  size_t keep = from;
-  for (size_t i = from; i < checks_.size(); ++i) {
-    if (i < to && checks_[i](partition_)) continue;
+void PartitionWorker::Forward() {
+  while (unsent_head_ < unsent_.size() && engine_->TrySend(unsent_[unsent_head_])) ++unsent_head_;
+  if (unsent_head_ == unsent_.size()) {
+    unsent_.clear();
+    unsent_head_ = 0;
+  }
+  unsent_count_.store(unsent_.size() - unsent_head_, std::memory_order_relaxed);
+}
+
+void PartitionWorker::RunChecks() {
+  // A check may add checks (they belong to the open batch and stay).
+  size_t keep = 0;
+  for (size_t i = 0; i < checks_.size(); ++i) {
+    if (checks_[i].gen <= durable_gen_ && checks_[i].check(partition_)) continue;
     if (keep != i) checks_[keep] = std::move(checks_[i]);
     ++keep;
   }
   checks_.resize(keep);
+}
+
+void PartitionWorker::Unlock(std::unique_lock<std::mutex>& l) {
+  if (deferred_.empty()) {
+    l.unlock();
+    return;
+  }
+  std::vector<Deferred> run;
+  run.swap(deferred_);
+  l.unlock();
+  for (Deferred& f : run) std::move(f)();
+}
+
+void PartitionWorker::Loop() {
+  using Clock = std::chrono::steady_clock;
+  constexpr std::chrono::seconds kLinger{1};
+  Clock::time_point linger_until{};
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    const bool stopping = stop_;
+    if (failed()) break;
+    if (!committing_ && uncommitted_ != 0) {
+      // With fdatasync this thread is the committer (group commit); else a
+      // task whose committer stopped early (a failure) is left.
+      Commit(l);
+      Unlock(l);
+      l.lock();
+      continue;
+    }
+    if (!committing_ && unsent_count_.load(std::memory_order_relaxed) != 0) {
+      // Retry what the engine could not take. Only a committer forwards.
+      committing_ = true;
+      l.unlock();
+      Forward();
+      l.lock();
+      committing_ = false;
+      PublishBacklog();
+    }
+    if (stopping) break;
+    // Tasks may have come while the mutex was released above.
+    if (!committing_ && uncommitted_ != 0) continue;
+    if (unsent_count_.load(std::memory_order_relaxed) != 0) {
+      // The engine's input is full: retry soon.
+      cv_.wait_for(l, std::chrono::microseconds(100));
+    } else if (!checks_.empty() || Clock::now() < linger_until) {
+      // Deadlines only: nothing new to make durable. Timed waits go on for a
+      // while after the last check went, so that a steady trickle of
+      // requests never has to wake this thread (see Run).
+      if (!checks_.empty()) linger_until = Clock::now() + kLinger;
+      worker_waiting_ = true;
+      if (cv_.wait_for(l, kCheckInterval) == std::cv_status::timeout) {
+        worker_waiting_ = false;
+        RunChecks();
+        Unlock(l);
+        l.lock();
+      }
+    } else {
+      worker_waiting_ = true;
+      worker_untimed_ = true;
+      cv_.wait(l);
+      worker_untimed_ = false;
+    }
+    worker_waiting_ = false;
+  }
+  // Stopping with commands the engine never took (it stopped first): they
+  // stay unconfirmed, and the next start sends them again.
+  Unlock(l);
 }
 
 }  // namespace xc::order_service

@@ -34,26 +34,27 @@ template <typename T, typename Start, typename Ready, typename Finish>
 void ThreadedOrderService::AwaitAsync(protocol::UserId user, Start start, Ready ready,
                                       Finish finish, Done<T> done) const {
   const Clock::time_point deadline = Clock::now() + timeout_;
-  WorkerFor(user).Post([deadline, start = std::move(start), ready = std::move(ready),
-                        finish = std::move(finish),
-                        done = std::move(done)](PartitionWorker& w, Partition& p) mutable {
+  WorkerFor(user).Run([deadline, start = std::move(start), ready = std::move(ready),
+                       finish = std::move(finish),
+                       done = std::move(done)](PartitionWorker& w, Partition& p) mutable {
     auto started = start(p);
     if (!started.ok()) {
-      w.AddCheck([done = std::move(done), e = std::move(started).error()](Partition&) {
-        done(e);
+      // Answered once the request's batch is durable (it was journaled).
+      w.AddCheck([&w, done, e = std::move(started).error()](Partition&) {
+        w.Defer([done, e] { done(e); });
         return true;
       });
       return;
     }
     using Ctx = std::decay_t<decltype(started.value())>;
-    w.AddCheck([deadline, ctx = Ctx(std::move(started).value()), ready = std::move(ready),
+    w.AddCheck([&w, deadline, ctx = Ctx(std::move(started).value()), ready = std::move(ready),
                 finish = std::move(finish), done = std::move(done)](Partition& p) {
       if (ready(p, ctx)) {
-        done(finish(p, ctx));
+        w.Defer([done, r = finish(p, ctx)]() mutable { done(std::move(r)); });
         return true;
       }
       if (Clock::now() < deadline) return false;
-      done(Timeout());
+      w.Defer([done] { done(Timeout()); });
       return true;
     });
   });
@@ -186,7 +187,8 @@ void ThreadedOrderService::CancelReplaceAsync(const CancelReplaceRequest& req,
   // Two steps, not Partition::CancelReplace's single admission: the new
   // order must see the funds the cancel released (moving a buy's price with
   // the same money), which only the engine's confirmation frees. The second
-  // step is posted from the worker thread, as its own task.
+  // step starts from the cancel's answer, which runs outside the partition's
+  // mutex (PartitionWorker::Defer), as its own task.
   CancelOrderAsync(req.cancel, [this, order = req.order,
                                 done = std::move(done)](ApiResult<OrderInfo> cancelled) mutable {
     if (!cancelled.ok()) return done(std::move(cancelled).error());

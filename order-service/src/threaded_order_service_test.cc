@@ -1,6 +1,10 @@
 #include "xc/order_service/threaded_order_service.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <thread>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -20,13 +24,24 @@ using protocol::Side;
 
 constexpr Amount U = kUnitsPerWhole;
 
-// A stand-in for the engine shard that confirms every command at once: a
-// NewOrder is accepted and rests, a Cancel cancels it. It records, for each
+// A stand-in for the engine shard that confirms every command: a NewOrder is
+// accepted and rests, a Cancel cancels it; the events come back from its own
+// thread, as the exchange's event pump delivers them. It records, for each
 // command, how many log records of the sending partition were durable when
 // the command left (the write-ahead rule under test). `silent` drops
-// commands instead (an engine that never answers).
+// commands instead (an engine that never answers); `full` refuses TrySend
+// (an engine whose input ring is full).
 class EchoEngine : public EngineLink {
  public:
+  EchoEngine() : pump_([this] { Pump(); }) {}
+  ~EchoEngine() override {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    pump_.join();
+  }
   void Send(const Command& c) override {
     std::lock_guard<std::mutex> l(mu);
     const PartitionId p = PartitionOfOrder(c.order_id);
@@ -44,7 +59,16 @@ class EchoEngine : public EngineLink {
     e.type = c.type == CommandType::kNewOrder ? EventType::kAccepted : EventType::kCancelled;
     if (e.type == EventType::kCancelled) e.qty = resting[c.order_id];
     resting[c.order_id] = c.qty;
-    workers[p]->PostEvents(0, e.seq, {e});
+    out_.emplace_back(p, e);
+    cv_.notify_one();
+  }
+  bool TrySend(const Command& c) override {
+    if (full.load()) {
+      refused.fetch_add(1);
+      return false;
+    }
+    Send(c);
+    return true;
   }
   std::mutex mu;
   std::vector<PartitionWorker*> workers;
@@ -54,9 +78,32 @@ class EchoEngine : public EngineLink {
   std::map<protocol::OrderId, protocol::Qty> resting;
   protocol::Seq seq = 0;
   std::atomic<bool> silent{false};
+  std::atomic<bool> full{false};
+  std::atomic<int> refused{0};
+
+ private:
+  void Pump() {
+    std::unique_lock<std::mutex> l(mu);
+    for (;;) {
+      cv_.wait(l, [&] { return stop_ || !out_.empty(); });
+      if (out_.empty()) return;
+      auto [p, e] = out_.front();
+      out_.pop_front();
+      PartitionWorker* w = workers[p];
+      l.unlock();
+      w->RunEvents(0, e.seq, &e, 1);
+      l.lock();
+    }
+  }
+  std::condition_variable cv_;
+  std::deque<std::pair<PartitionId, Event>> out_;
+  bool stop_ = false;
+  std::thread pump_;
 };
 
-class ThreadedOrderServiceTest : public ::testing::Test {
+// Param: fdatasync per batch (the worker's thread commits) or not (the
+// calling thread commits).
+class ThreadedOrderServiceTest : public ::testing::TestWithParam<bool> {
  protected:
   static constexpr uint32_t kParts = 2;
   void SetUp() override {
@@ -77,7 +124,8 @@ class ThreadedOrderServiceTest : public ::testing::Test {
     engine_ = std::make_unique<EchoEngine>();
     std::vector<PartitionWorker*> raw;
     for (PartitionId p = 0; p < kParts; ++p) {
-      auto opened = PartitionLog::Open(dir_ + "/p" + std::to_string(p) + ".log", {});
+      auto opened = PartitionLog::Open(dir_ + "/p" + std::to_string(p) + ".log",
+                                      PartitionLogOptions{GetParam()});
       ASSERT_TRUE(opened.ok()) << opened.status();
       logs_.push_back(std::move(opened->log));
       workers_.push_back(std::make_unique<PartitionWorker>(p, kParts, &table_, nullptr,
@@ -93,8 +141,10 @@ class ThreadedOrderServiceTest : public ::testing::Test {
     for (auto& w : workers_) w->Start();
     svc_ = std::make_unique<ThreadedOrderService>(&table_, raw, std::chrono::milliseconds(500));
   }
+  // Stops the workers, then the engine (its last events find them stopped).
   void Stop() {
     for (auto& w : workers_) w->Stop();
+    engine_.reset();
   }
   void Restart() {
     Stop();
@@ -137,7 +187,7 @@ class ThreadedOrderServiceTest : public ::testing::Test {
   std::unique_ptr<ThreadedOrderService> svc_;
 };
 
-TEST_F(ThreadedOrderServiceTest, AnswersWaitForTheEngineAndCommandsLeaveAfterTheLog) {
+TEST_P(ThreadedOrderServiceTest, AnswersWaitForTheEngineAndCommandsLeaveAfterTheLog) {
   NewUser(1, 1000 * U);
   auto placed = svc_->PlaceOrder(Buy(1, "0.01", "40000"));
   ASSERT_TRUE(placed.ok()) << placed.error().msg();
@@ -167,7 +217,7 @@ TEST_F(ThreadedOrderServiceTest, AnswersWaitForTheEngineAndCommandsLeaveAfterThe
   EXPECT_EQ(svc_->TestOrder(Buy(1, "0.01", "40000")), std::nullopt);
 }
 
-TEST_F(ThreadedOrderServiceTest, CancelReplaceCancelsFirstAndReusesTheFunds) {
+TEST_P(ThreadedOrderServiceTest, CancelReplaceCancelsFirstAndReusesTheFunds) {
   NewUser(1, 1000 * U);
   auto placed = svc_->PlaceOrder(Buy(1, "0.025", "40000"));  // locks all 1000 USDT
   ASSERT_TRUE(placed.ok());
@@ -198,7 +248,7 @@ TEST_F(ThreadedOrderServiceTest, CancelReplaceCancelsFirstAndReusesTheFunds) {
   EXPECT_TRUE(svc_->OpenOrders(1, "").value().empty());
 }
 
-TEST_F(ThreadedOrderServiceTest, SilentEngineTimesOutAndRestartFindsTheUnconfirmedOrder) {
+TEST_P(ThreadedOrderServiceTest, SilentEngineTimesOutAndRestartFindsTheUnconfirmedOrder) {
   NewUser(1, 1000 * U);
   NewUser(2, 1000 * U);
   ASSERT_TRUE(svc_->PlaceOrder(Buy(2, "0.01", "40000")).ok());
@@ -230,6 +280,98 @@ TEST_F(ThreadedOrderServiceTest, SilentEngineTimesOutAndRestartFindsTheUnconfirm
   EXPECT_TRUE(svc_->LookupApiKey("key2").has_value());
   EXPECT_EQ(svc_->Account(2).value().balances[*table_.FindAsset("USDT")].locked, 400 * U);
 }
+
+TEST_P(ThreadedOrderServiceTest, AFullEngineGetsTheCommandsLaterInOrder) {
+  NewUser(1, 1000 * U);
+  engine_->full = true;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<ApiResult<OrderInfo>> answers;
+  const std::vector<std::string> prices = {"40000", "39000", "38000"};
+  for (const std::string& px : prices) {
+    svc_->PlaceOrderAsync(Buy(1, "0.001", px), [&](ApiResult<OrderInfo> r) {
+      std::lock_guard<std::mutex> l(mu);
+      answers.push_back(std::move(r));
+      cv.notify_all();
+    });
+  }
+  // Nothing reaches the engine, nobody is answered, nobody is blocked.
+  while (engine_->refused.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  {
+    std::lock_guard<std::mutex> l(engine_->mu);
+    EXPECT_TRUE(engine_->sent.empty());
+  }
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_TRUE(answers.empty());
+  }
+  // The queue depth shows them: tasks not yet forwarded.
+  EXPECT_GE(workers_[PartitionOfUser(1, kParts)]->queue_depth(), 1u);
+  engine_->full = false;  // the worker's thread retries
+  {
+    std::unique_lock<std::mutex> l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(5), [&] { return answers.size() == 3; }));
+  }
+  {
+    std::lock_guard<std::mutex> l(engine_->mu);
+    ASSERT_EQ(engine_->sent.size(), 3u);
+    EXPECT_EQ(engine_->sent[0].price, 4000000);
+    EXPECT_EQ(engine_->sent[1].price, 3900000);
+    EXPECT_EQ(engine_->sent[2].price, 3800000);
+  }
+  for (const auto& a : answers) EXPECT_TRUE(a.ok());
+  // The confirmations themselves may still wait for their commit.
+  const PartitionWorker& w = *workers_[PartitionOfUser(1, kParts)];
+  for (int i = 0; i < 5000 && w.queue_depth() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(w.queue_depth(), 0u);
+}
+
+TEST_P(ThreadedOrderServiceTest, ConcurrentCallersAreAllAnswered) {
+  // Threads run requests of users of both partitions at once while the
+  // engine's thread settles: every answer comes, the money adds up.
+  constexpr int kThreads = 4, kOrders = 150;
+  for (int t = 0; t < kThreads; ++t) NewUser(10 + t, 1000 * U);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const protocol::UserId u = 10 + t;
+      for (int i = 0; i < kOrders; ++i) {
+        auto placed = svc_->PlaceOrder(Buy(u, "0.0002", std::to_string(30000 + i)));
+        if (!placed.ok() || placed.value().status != OrderStatus::kNew) {
+          failures.fetch_add(1);
+          continue;
+        }
+        if (i % 2 == 0) continue;  // leave every other one open
+        auto c = svc_->CancelOrder(OrderRef{u, "BTCUSDT", placed.value().order_id, "", 2000});
+        if (!c.ok() || c.value().status != OrderStatus::kCanceled) failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  const AssetId usdt = *table_.FindAsset("USDT");
+  for (int t = 0; t < kThreads; ++t) {
+    const protocol::UserId u = 10 + t;
+    auto open = svc_->OpenOrders(u, "BTCUSDT");
+    ASSERT_TRUE(open.ok());
+    ASSERT_EQ(open.value().size(), static_cast<size_t>(kOrders / 2));
+    Amount locked = 0;
+    for (const OrderInfo& o : open.value()) {
+      locked += static_cast<Amount>(static_cast<__int128>(o.price) * o.orig_qty / U);
+    }
+    const auto b = svc_->Account(u).value().balances[usdt];
+    EXPECT_EQ(b.locked, locked);
+    EXPECT_EQ(b.free + b.locked, 1000 * U);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(SyncOrNot, ThreadedOrderServiceTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& i) {
+                           return i.param ? std::string("GroupCommit") : std::string("Inline");
+                         });
 
 }  // namespace
 }  // namespace xc::order_service

@@ -1,6 +1,7 @@
 #include "core.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -185,7 +186,10 @@ void Core::Start(engine::node::ShardRunner* runner) {
     w->SetUserEventSink(options_.user_events);
     w->Start();
   }
-  pump_ = std::thread([this] { PumpLoop(); });
+  pump_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "xc-pump");
+    PumpLoop();
+  });
   started_ = true;
 }
 
@@ -199,7 +203,7 @@ void Core::Stop() {
   // is, so that the next start replays nothing (and the shutdown snapshot's
   // retention may cut the journal before it).
   for (order_service::PartitionId p = 0; p < options_.partitions && started_; ++p) {
-    if (posted_[p] < through_) workers_[p]->PostEvents(kStream, through_, {});
+    if (posted_[p] < through_) workers_[p]->RunEvents(kStream, through_, nullptr, 0);
   }
   for (auto& w : workers_) w->Stop();
 }
@@ -217,8 +221,9 @@ void Core::Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through) 
   }
   for (order_service::PartitionId p = 0; p < options_.partitions; ++p) {
     if (scratch_[p].empty() && through - posted_[p] < kMarkerLag) continue;
-    workers_[p]->PostEvents(kStream, through, std::move(scratch_[p]));
-    scratch_[p] = {};
+    // Settled here, on the pump's thread (PartitionWorker::Run): the answers
+    // these events complete leave from here too.
+    workers_[p]->RunEvents(kStream, through, scratch_[p].data(), scratch_[p].size());
     posted_[p] = through;
   }
 }
@@ -280,6 +285,13 @@ void Core::PumpLoop() {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   }
+}
+
+bool Core::TrySend(const protocol::Command& cmd) {
+  std::lock_guard<std::mutex> lock(send_mu_);
+  if (runner_->Submit(cmd)) return true;
+  // Stopped (shutdown, or its journal failed): dropped, as Send does.
+  return runner_->stopped() || !runner_->running();
 }
 
 void Core::Send(const protocol::Command& cmd) {

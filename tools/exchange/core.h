@@ -4,9 +4,13 @@
 // restart story that ties the two journals together.
 //
 // Flow of an order: gateway I/O thread -> ThreadedOrderService -> the user's
-// PartitionWorker (validate, lock funds, journal, sync) -> Core::Send ->
-// runner (match, journal, sync) -> event pump -> the workers of the orders'
-// owners (settle, journal, sync) -> the waiting gateway thread answers.
+// PartitionWorker, on that same thread (validate, lock funds, journal, write)
+// -> Core::TrySend -> runner (match, journal, sync) -> event pump, which
+// settles the partitions of the orders' owners on its own thread (journal,
+// write) and answers -> the client's I/O thread sends. Two thread hand-offs
+// in all (runner, pump) plus the way back to the connection's thread. With
+// fdatasync each partition's group commit adds its worker thread to both
+// ways (PartitionWorker).
 //
 // Restart (DESIGN.md invariants 2, 3, 5). Each partition journals its inputs,
 // engine events included, in batches that carry the engine seq they cover
@@ -25,8 +29,9 @@
 // Hence nothing acknowledged is lost and nothing is applied twice; a test
 // kills the process at random points and checks it (tests/exchange_crash_test).
 //
-// Threads: Send from any worker thread (one mutex makes the runner's single
-// producer role safe); the pump thread polls the runner and feeds market data
+// Threads: Send/TrySend from any thread holding a partition (one mutex makes
+// the runner's single producer role safe); the pump thread polls the runner,
+// settles the partitions and feeds market data
 // (CoreOptions::on_market_events, one command at a time), from which Quote reads the reference
 // prices; admin calls from any thread. Setup (Recover, DeliverRecovered,
 // FinishRecovery, Start) on one thread before anything runs.
@@ -136,8 +141,10 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
   [[nodiscard]] absl::StatusOr<order_service::BalanceInfo> ChangeBalance(
       protocol::UserId user, std::string_view asset, order_service::Amount delta);
 
-  // EngineLink (worker threads) / MarketView (worker threads).
+  // EngineLink / MarketView (threads holding a partition). Send waits while
+  // the runner's input ring is full; TrySend refuses then.
   void Send(const protocol::Command& cmd) override;
+  bool TrySend(const protocol::Command& cmd) override;
   order_service::MarketQuote Quote(protocol::SymbolId symbol) const override;
 
   uint64_t resent_orders() const { return resend_.size(); }

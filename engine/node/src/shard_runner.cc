@@ -1,6 +1,7 @@
 #include "xc/engine/node/shard_runner.h"
 
 #include <algorithm>
+#include <pthread.h>
 #include <utility>
 #include <vector>
 
@@ -37,7 +38,10 @@ absl::Status ShardRunner::Start() {
   stop_requested_.store(false, std::memory_order_relaxed);
   std::promise<absl::Status> started;
   std::future<absl::Status> result = started.get_future();
-  thread_ = std::thread([this, &started] { Run(&started); });
+  thread_ = std::thread([this, &started] {
+    pthread_setname_np(pthread_self(), "xc-engine");
+    Run(&started);
+  });
   absl::Status status = result.get();
   if (!status.ok()) {
     thread_.join();

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <pthread.h>
 #include <utility>
 
 #include "xc/protocol/check.h"
@@ -29,7 +30,10 @@ absl::Status SnapshotWriterThread::Start() {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = false;
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "xc-snapshot");
+    Run();
+  });
   return absl::OkStatus();
 }
 

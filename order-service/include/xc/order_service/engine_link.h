@@ -12,8 +12,9 @@ namespace xc::order_service {
 // EngineLink carries commands from one partition to the engine shard that owns
 // the command's symbol.
 //
-// Thread safety: each partition has its own link (or calls a shared one only
-// from its own thread); Send is called on the partition's thread.
+// Thread safety: a link shared by partitions must take calls from several
+// threads at once; one partition's calls never overlap (they come from
+// whichever thread holds the partition).
 // Contract: commands of one partition reach the engine in Send order (per
 // symbol at least), each exactly once. Send must not call back into the
 // partition (enqueue; deliver events later) so a partition method never
@@ -21,7 +22,16 @@ namespace xc::order_service {
 class EngineLink {
  public:
   virtual ~EngineLink() = default;
+  // Hands `cmd` on, waiting while the engine's input is full.
   virtual void Send(const protocol::Command& cmd) = 0;
+  // Hands `cmd` on if that needs no waiting; false (nothing sent) when the
+  // engine's input is full. PartitionWorker forwards with it because the
+  // thread holding a partition may be the one the engine waits for (its
+  // event consumer). The default never refuses.
+  virtual bool TrySend(const protocol::Command& cmd) {
+    Send(cmd);
+    return true;
+  }
 };
 
 // Reference prices of a symbol, in ticks; 0 means "none" (empty side, no

@@ -12,10 +12,17 @@
 //
 // Group commit: Append only buffers; Sync writes everything buffered with one
 // write() and, when options.sync, one fdatasync(). The owner (the partition's
-// worker thread) calls Sync once per batch of requests and answers the batch
-// only after it returns Ok, so nothing answered is ever lost.
+// PartitionWorker) syncs once per batch of requests and answers the batch
+// only after it returns Ok, so nothing answered is ever lost. To keep
+// appending while a batch is on its way to the disk, the owner may split
+// Sync in two: TakeBuffered (under the lock that guards Append) moves the
+// batch out, and Write (outside it) writes and syncs it.
 //
-// Thread safety: one owner thread (the partition's). Ownership: owns the fd.
+// Thread safety: Append, TakeBuffered, pending and Sync under the owner's
+// lock (one thread at a time); Write by one thread at a time, concurrently
+// with them; the accessors below status() read what Write keeps, so call
+// them where Write's effects are visible (after it, under the owner's lock).
+// Ownership: owns the fd.
 // Errors: after the first failed write or sync the log is failed for good
 // (status()); Sync keeps returning that error and nothing more is written:
 // the process must stop and restart from the file.
@@ -65,9 +72,18 @@ class PartitionLog final : public PartitionJournal {
   // Buffers one record (PartitionJournal). REQUIRES: 1 <= size <= kMaxRecord.
   void Append(std::string_view record) override;
   // Writes and (options.sync) syncs what Append buffered. Ok at once when
-  // nothing is buffered.
+  // nothing is buffered. REQUIRES: no Write running.
   [[nodiscard]] absl::Status Sync();
+  // Swaps what Append buffered into *batch (its old contents are dropped;
+  // its capacity is reused) and returns how many records it holds.
+  uint64_t TakeBuffered(std::string* batch);
+  // Writes a batch TakeBuffered returned, in the order taken, and
+  // (options.sync) syncs it. Ok at once for an empty batch; after the first
+  // failure every call returns that error and writes nothing.
+  [[nodiscard]] absl::Status Write(std::string_view batch, uint64_t records);
   bool pending() const { return !buf_.empty(); }
+  // fdatasync per batch (PartitionLogOptions::sync).
+  bool syncs() const { return options_.sync; }
   const absl::Status& status() const { return status_; }
   uint64_t records_synced() const { return records_synced_; }
   uint64_t bytes() const { return size_; }
@@ -81,6 +97,7 @@ class PartitionLog final : public PartitionJournal {
   uint64_t size_;
   PartitionLogOptions options_;
   std::string buf_;
+  std::string spare_;  // Sync's batch buffer
   uint64_t buffered_records_ = 0;
   uint64_t records_synced_ = 0;
   absl::Status status_;

@@ -1,33 +1,54 @@
 #pragma once
-// PartitionWorker: the thread that owns one Partition (STYLE.md §9: one owner
-// thread per piece of state), its PartitionLog, and the order in which the
-// partition's effects leave it.
+// PartitionWorker: the owner of one Partition, its PartitionLog, and the
+// order in which the partition's effects leave it (STYLE.md §9: one owner per
+// piece of state; here a mutex is the owner, so that work on a partition runs
+// on the thread that brings it: no hand-off to another thread).
 //
-// The cycle (group commit, as the engine's journal writer does it):
-//   1. take every queued task (client requests, admin requests, engine event
-//      batches) and run them, in arrival order, on the partition;
-//   2. PartitionLog::Sync(): one write + fdatasync for all their records;
-//   3. forward the engine commands the tasks produced, in order, to the
+// Run(task) runs the task at once on the calling thread (a gateway I/O
+// thread with a client request, the event pump with engine events, an admin
+// thread), under the partition's mutex. Then the batch it made is committed,
+// as the engine's journal writer does it (group commit):
+//   1. the log records the tasks appended are written (PartitionLog) and,
+//      with PartitionLogOptions::sync, fdatasync'ed;
+//   2. the engine commands the tasks produced are forwarded, in order, to the
 //      engine link: a command leaves only after the record that decided it is
 //      durable, so the engine never holds an order the order service could
 //      forget (an order without an owner would break money conservation);
-//   3b. hand the user events the tasks produced (Partition::TakeUserEvents)
-//      to the user event sink, if one is set: like commands, a client never
+//   3. the user events the tasks produced (Partition::TakeUserEvents) go to
+//      the user event sink, if one is set: like commands, a client never
 //      sees an event of a change the order service could forget;
-//   4. run the pending checks: each answers a waiting caller once its
-//      condition holds (the engine confirmed the order, the cancel ended it),
-//      and is dropped when it returns true. Checks left from earlier cycles
-//      (waiting for engine events only) run before this cycle's sync: their
-//      requests are durable, and engine events are durable in the engine's
-//      journal before they are published.
-//   An idle worker with pending checks runs them every kCheckInterval (no
-//   sync: nothing new to make durable), so deadline-watching checks fire.
-// So every answer reflects durable state only (or state a restart rebuilds
-// from the engine's journal), and a batch of N requests costs one sync.
+//   4. the pending checks run: each answers a waiting caller once its
+//      condition holds (the engine confirmed the order, the cancel ended it)
+//      and is dropped when it returns true. A check runs only once the batch
+//      of the task that added it is durable; after that, every Run runs it
+//      again (an engine event batch may be what it waits for: engine events
+//      are durable in the engine's journal before they are published, so
+//      answering from them needs no sync of ours).
+// Who commits: one thread at a time, batch after batch, holding the mutex
+// only to take a batch out and to finish it (so no thread waits for the mutex
+// while its holder is in a system call). Without fdatasync (no log, or sync
+// off) the writing is a page-cache copy, and the thread that ran the task
+// commits at once, unless another thread is committing, which then takes
+// this task's batch next: an order costs no thread hand-off in the order
+// service. With fdatasync the worker's own thread commits, so a caller never
+// waits for the disk, and one sync covers every task of that time.
+// Answers (the callbacks a task or check hands to Defer) run on the thread
+// that ran it, after the mutex is released: an answer may start new work on
+// the partition (CancelReplace's second step), and it never delays others.
+// While checks are pending the worker's thread runs them every
+// kCheckInterval, so a check watching a deadline (an answer's timeout) fires
+// even when nothing else happens.
 //
-// Threads: Post/PostEvents/Call from any thread; the task bodies, AddCheck and
-// the checks run on the worker thread. partition() directly only while the
-// worker is not running (recovery before Start, inspection after Stop).
+// Backpressure: forwarding never waits (EngineLink::TrySend): the thread
+// holding the partition may be the engine's event consumer, which a waiting
+// engine needs. Commands the engine cannot take yet stay queued, in order;
+// the worker's thread retries them, and Run waits (before taking the mutex)
+// while more than kMaxUnsent are queued.
+//
+// Threads: Run, RunEvents, Call from any thread, except from inside a task,
+// check or engine link (the mutex is not recursive). AddCheck and Defer from
+// inside a task or check. partition() directly only while nothing runs
+// (recovery before Start, inspection after Stop).
 // Ownership: owns the partition; borrows the symbol table, market view,
 // engine link and log, which must outlive it.
 //
@@ -37,17 +58,18 @@
 // logs), and failed() turns true. Commands of the failed batch are not sent.
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
-#include <functional>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "xc/order_service/engine_link.h"
 #include "xc/order_service/partition.h"
@@ -62,8 +84,10 @@ namespace xc::order_service {
 class PartitionWorker final : private EngineLink {
  public:
   using Task = std::function<void(PartitionWorker&, Partition&)>;
-  // Runs after each sync; returns true when done (then it is removed).
+  // Runs once its task's batch is durable, then at every later commit until
+  // it returns true (then it is removed).
   using Check = std::function<bool(Partition&)>;
+  using Deferred = absl::AnyInvocable<void() &&>;
 
   // `log` may be null (nothing is journaled: tests, benchmarks).
   PartitionWorker(PartitionId id, uint32_t num_partitions, const SymbolTable* symbols,
@@ -74,49 +98,60 @@ class PartitionWorker final : private EngineLink {
   PartitionWorker& operator=(const PartitionWorker&) = delete;
 
   PartitionId id() const { return partition_.id(); }
-  // REQUIRES: not running.
+  // REQUIRES: nothing runs (see the file comment).
   Partition& partition() { return partition_; }
-  // REQUIRES: not running. Call after recovery, before Start: publishes
+  const Partition& partition() const { return partition_; }
+  // REQUIRES: nothing runs. Call after recovery, before Start: publishes
   // durable_engine_seq() of the recovered (and synced) state.
   void MarkRecovered() { durable_engine_seq_.store(partition_.stream_seq(0)); }
-  const Partition& partition() const { return partition_; }
   // Commands the partition produced while not running (recovery replay makes
-  // some): dropped, not sent. REQUIRES: not running.
+  // some): dropped, not sent. REQUIRES: nothing runs.
   void DiscardUnsent() { outbox_.clear(); }
-  // Where user events go (user_events.h), after each cycle's sync, on the
-  // worker thread; null (the default): the partition builds none. Events of
-  // a failed cycle are dropped. REQUIRES: not running; `sink` outlives the
-  // worker's thread.
+  // Where user events go (user_events.h), after each batch's commit, on the
+  // committing thread (one at a time, so in order); null (the default):
+  // the partition builds none. Events of a failed batch are dropped.
+  // REQUIRES: before Start; `sink` outlives the worker and never calls back
+  // into it.
   void SetUserEventSink(UserEventSink* sink) {
     user_sink_ = sink;
     partition_.EnableUserEvents(sink != nullptr);
   }
 
+  // Starts the worker's thread (group commits with fdatasync, retries,
+  // deadline checks). Run works before Start too; with fdatasync its batches
+  // are then committed once started.
   void Start();
-  // Runs what is queued (one last cycle), then joins. Idempotent.
+  // Commits what is left (one last batch), then joins the thread. Later Runs
+  // are dropped. Idempotent.
   void Stop();
 
-  // Queues `task`. Dropped (never run) after Stop began or after a failure.
-  void Post(Task task);
-  // Queues a batch of engine events for Partition::OnEngineEvents.
-  void PostEvents(uint32_t stream, protocol::Seq through, std::vector<protocol::Event> events);
-  // From a task: `check` runs after this cycle's sync, and after every later
-  // cycle until it returns true.
-  void AddCheck(Check check) { checks_.push_back(std::move(check)); }
+  // Runs `task` now, on this thread, under the partition's mutex, then
+  // commits (see the file comment). Dropped (never run) after Stop began or
+  // after a failure.
+  void Run(Task task);
+  // Runs Partition::OnEngineEvents with a batch of engine events.
+  void RunEvents(uint32_t stream, protocol::Seq through, const protocol::Event* events,
+                 size_t n);
+  // From a task or check: `check` runs once this task's batch is durable,
+  // and after every later commit until it returns true.
+  void AddCheck(Check check) { checks_.push_back({open_gen_, std::move(check)}); }
+  // From a task or check: `fn` runs on this thread once the mutex is
+  // released (answers to callers go this way).
+  void Defer(Deferred fn) { deferred_.push_back(std::move(fn)); }
 
-  // Runs fn(Partition&) on the worker and returns its result once the cycle
-  // it ran in is durable; nullopt when that takes longer than `timeout`, or
-  // the worker stopped or failed first (the task may still run later).
-  // Blocks the caller. REQUIRES: not called from the worker thread.
+  // Runs fn(Partition&) and returns its result once the batch it ran in is
+  // durable; nullopt when that takes longer than `timeout`, or the worker
+  // stopped or failed first. Blocks the caller (for a sync's time at most,
+  // with fdatasync; not at all without).
   template <typename F>
   auto Call(F fn, std::chrono::milliseconds timeout = kDefaultTimeout)
       -> std::optional<std::invoke_result_t<F, Partition&>> {
     using R = std::invoke_result_t<F, Partition&>;
     auto reply = std::make_shared<Reply<R>>();
-    Post([fn = std::move(fn), reply](PartitionWorker& w, Partition& p) mutable {
+    Run([fn = std::move(fn), reply](PartitionWorker& w, Partition& p) mutable {
       auto r = std::make_shared<R>(fn(p));
-      w.AddCheck([reply, r](Partition&) {
-        reply->Set(std::move(*r));
+      w.AddCheck([&w, reply, r](Partition&) {
+        w.Defer([reply, r] { reply->Set(std::move(*r)); });
         return true;
       });
     });
@@ -124,11 +159,13 @@ class PartitionWorker final : private EngineLink {
   }
 
   static constexpr std::chrono::milliseconds kDefaultTimeout{10'000};
-  // While checks are pending, an idle worker still runs them this often, so
+  // While checks are pending, the worker's thread runs them this often, so
   // that a check watching a deadline (an answer's timeout) sees it pass.
   static constexpr std::chrono::milliseconds kCheckInterval{100};
+  // Commands queued for an engine that cannot take them before Run waits.
+  static constexpr size_t kMaxUnsent = 4096;
 
-  // A value handed from the worker to a waiting caller (one-shot).
+  // A value handed from the partition to a waiting caller (one-shot).
   template <typename R>
   class Reply {
    public:
@@ -149,48 +186,91 @@ class PartitionWorker final : private EngineLink {
     std::optional<R> value_;
   };
 
-  // Partition::stream_seq(0) as of the last successful sync: the engine seq
-  // up to which this partition's log holds the engine's events. Any thread
-  // (the engine's journal retention must keep what lies after it).
+  // Partition::stream_seq(0) as of the last durable batch: the engine seq up
+  // to which this partition's log holds the engine's events. Any thread (the
+  // engine's journal retention must keep what lies after it).
   protocol::Seq durable_engine_seq() const {
     return durable_engine_seq_.load(std::memory_order_acquire);
   }
 
   bool failed() const { return failed_.load(std::memory_order_acquire); }
-  // Cycles run and syncs made (relaxed; metrics).
+  // Batches committed (relaxed; metrics).
   uint64_t cycles() const { return cycles_.load(std::memory_order_relaxed); }
-  // Tasks queued and not yet taken by a cycle (relaxed; metrics: the
-  // playbook's "partition queue depth"). Updated under the queue's mutex, so
-  // it costs Post nothing beyond one relaxed store.
-  size_t queue_depth() const { return queue_depth_.load(std::memory_order_relaxed); }
+  // Work waiting on this partition (relaxed; metrics: the playbook's
+  // "partition queue depth"): threads waiting for its mutex, tasks not yet
+  // committed (with fdatasync: waiting for the group commit) and commands
+  // the engine has not taken yet.
+  size_t queue_depth() const {
+    return waiting_.load(std::memory_order_relaxed) + backlog_.load(std::memory_order_relaxed);
+  }
 
  private:
+  // What one commit takes out under the mutex.
+  struct Batch {
+    uint64_t gen = 0;
+    std::string log;
+    uint64_t records = 0;
+    protocol::Seq engine_seq = 0;
+    std::vector<protocol::Command> commands;
+    std::vector<UserEvent> events;
+  };
+
   void Send(const protocol::Command& cmd) override { outbox_.push_back(cmd); }
+  // The worker's thread.
   void Loop();
-  void RunCycle(std::deque<Task>& tasks);
-  // Runs checks [from, to), removing those that return true.
-  void RunChecks(size_t from, size_t to);
+  // Under the mutex (`l` holds it), when no one else commits: commits batch
+  // after batch until none is left; the mutex is released around the I/O.
+  void Commit(std::unique_lock<std::mutex>& l);
+  // The committer, without the mutex: forwards queued commands until the
+  // engine refuses one.
+  void Forward();
+  // Runs the checks of durable batches, removing those that return true.
+  void RunChecks();
+  // Releases `l` and runs what was deferred under it.
+  void Unlock(std::unique_lock<std::mutex>& l);
+  // Under the mutex.
+  void PublishBacklog() {
+    backlog_.store(uncommitted_ + unsent_count_.load(std::memory_order_relaxed),
+                   std::memory_order_relaxed);
+  }
 
   Partition partition_;
   EngineLink* const engine_;
   PartitionLog* const log_;
+  // The worker's thread commits (fdatasync); else the running thread does.
+  const bool group_commit_;
   std::function<void(const absl::Status&)> on_failure_;
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Task> queue_;  // guarded by mu_
-  bool stop_ = false;       // guarded by mu_
-
-  // Worker thread only.
+  std::condition_variable cv_;  // wakes the worker's thread
+  // Guarded by mu_ (with partition_):
+  bool started_ = false;
+  bool stop_ = false;
+  bool committing_ = false;      // a thread is in Commit (or forwarding)
+  bool worker_waiting_ = false;  // the worker's thread sleeps on cv_
+  bool worker_untimed_ = false;  // ... with no timeout
+  uint64_t open_gen_ = 1;        // the batch tasks add to now
+  uint64_t durable_gen_ = 0;     // every batch up to this one is durable
+  size_t uncommitted_ = 0;       // tasks of open_gen_
   std::vector<protocol::Command> outbox_;
-  std::vector<Check> checks_;
+  struct PendingCheck {
+    uint64_t gen;
+    Check check;
+  };
+  std::vector<PendingCheck> checks_;
+  std::vector<Deferred> deferred_;
   UserEventSink* user_sink_ = nullptr;
-  std::vector<UserEvent> user_events_;
+  // The committer's (Commit, Forward):
+  Batch batch_;
+  std::vector<protocol::Command> unsent_;  // durable, not yet taken by the engine
+  size_t unsent_head_ = 0;
 
   std::atomic<protocol::Seq> durable_engine_seq_{0};
   std::atomic<bool> failed_{false};
   std::atomic<uint64_t> cycles_{0};
-  std::atomic<size_t> queue_depth_{0};  // queue_.size(), written under mu_
+  std::atomic<size_t> waiting_{0};
+  std::atomic<size_t> backlog_{0};
+  std::atomic<size_t> unsent_count_{0};  // unsent_ size, for Run's backpressure
   std::thread thread_;
 };
 

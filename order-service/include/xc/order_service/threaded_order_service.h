@@ -2,8 +2,9 @@
 // ThreadedOrderService: OrderServiceApi over PartitionWorkers, the order
 // service as the gateway uses it in a running exchange.
 //
-// Routing: a request runs on the worker of PartitionOfUser(user). The caller
-// (a gateway I/O thread) blocks until the answer is ready or `timeout`
+// Routing: a request runs on the PartitionWorker of PartitionOfUser(user), on
+// the calling thread (PartitionWorker::Run). The synchronous forms block the
+// caller (a gateway I/O thread) until the answer is ready or `timeout`
 // passes; then it gets Binance's -1007 "Timeout waiting for response from
 // backend server. Send status unknown; execution status unknown." (the
 // request may still take effect, as on Binance).
@@ -26,11 +27,13 @@
 //    the cancel released. A refusal of the new order then comes back as
 //    CancelReplaceResult::placed_error (the cancel stands).
 //  * Queries and TestOrder: at once (they change nothing).
-// The *Async forms answer the same, from the partition's thread, without
-// holding the caller's: the synchronous forms are them plus a wait. An
-// answer not ready `timeout` after the request is -1007 (the worker runs
-// its pending checks at least every PartitionWorker::kCheckInterval, so
-// the -1007 comes at most that much late).
+// The *Async forms answer the same without holding the caller's thread: on
+// the thread that made the answer ready (the caller's own when it is ready at
+// once, e.g. an error without fdatasync; else the engine event pump's, or the
+// partition's group commit), outside the partition's mutex. The synchronous
+// forms are them plus a wait. An answer not ready `timeout` after the
+// request is -1007 (the worker runs pending checks at least every
+// PartitionWorker::kCheckInterval, so the -1007 comes at most that much late).
 // Thread safety: every method from any thread, concurrently. Ownership:
 // borrows the workers and the symbol table.
 
