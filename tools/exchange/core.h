@@ -83,7 +83,7 @@ struct CoreOptions {
                      protocol::Price)>
       on_book_reset;
   // Where the partitions' user data events go (user_events.h), after each
-  // batch's sync, on the worker threads; null: none are built. Set on the
+  // batch's commit, on the committing threads; null: none are built. Set on the
   // workers by Start (recovery produces none). Must outlive Stop().
   order_service::UserEventSink* user_events = nullptr;
   // Called once when a partition log fails (the process must exit).

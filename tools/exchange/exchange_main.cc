@@ -6,9 +6,11 @@
 // client HTTP server's I/O thread(s) and the admin server's I/O thread; main
 // waits for SIGTERM/SIGINT.
 //
-// The order service runs as PartitionWorkers (one thread and one log file
-// per user partition, tools/exchange/core.h); the gateway's I/O threads block
-// on it until the engine has confirmed what they asked.
+// The order service runs as PartitionWorkers (one mutex, one log file and a
+// group-commit thread per user partition, tools/exchange/core.h): a request
+// runs on the gateway I/O thread that received it; the event pump settles the
+// engine's events and completes the answers. REST callers wait on their I/O
+// thread until the engine has confirmed; the WebSocket API does not wait.
 //
 // Persistence: the engine journals its commands and snapshots its books
 // (DATA/engine); each order-service partition journals its inputs

@@ -76,10 +76,11 @@ void RegisterExchangeMetrics(scaling::MetricsRegistry* m, const engine::node::Sh
     const order_service::PartitionWorker* w = &core->worker(i);
     const scaling::Labels p{{"partition", std::to_string(i)}};
     m->AddGaugeReader("xc_partition_queue_depth",
-                      "Tasks queued for the partition worker, not yet taken by a cycle.", p,
+                      "Work waiting on the partition: threads waiting for it, tasks not yet "
+                      "committed, commands the engine has not taken yet.", p,
                       [w] { return static_cast<double>(w->queue_depth()); });
     m->AddCounterReader("xc_partition_cycles_total",
-                        "Partition worker cycles (one log sync each).", p,
+                        "Partition log commits (one write, and with fsync one sync, each).", p,
                         [w] { return static_cast<double>(w->cycles()); });
   }
 

@@ -26,7 +26,8 @@
 // sessions stay open (the client closes them, as Binance's do).
 //
 // Threads: Subscribe / Unsubscribe / AcceptListenKey / ListenKeyClosed from
-// I/O threads, OnUserEvents from the partition workers, subscriptions() from
+// I/O threads, OnUserEvents from the partitions' committing threads (several
+// at once, one per partition at a time), subscriptions() from
 // anywhere. One mutex guards the subscriptions; OnUserEvents holds it for
 // its span, renders an event only when its user has subscribers, and never
 // blocks on a client (WsSession::Send queues; a slow consumer is closed by
@@ -81,7 +82,7 @@ class UserStreamHub final : public order_service::UserEventSink {
   // listenKeyExpired and are unsubscribed. Returns how many. Any thread.
   size_t ListenKeyClosed(std::string_view listen_key, protocol::Timestamp now);
 
-  // UserEventSink: partition worker threads.
+  // UserEventSink: the partitions' committing threads.
   void OnUserEvents(std::span<const order_service::UserEvent> events) override;
 
   // The Binance JSON of one event (unwrapped). Pure; any thread.
