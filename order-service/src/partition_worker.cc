@@ -49,6 +49,7 @@ void PartitionWorker::Run(Task task) {
   waiting_.fetch_sub(1, std::memory_order_relaxed);
   if (stop_ || failed()) return;
   task(*this, partition_);
+  bool forwarded = false;
   ++uncommitted_;
   PublishBacklog();
   // Checks of batches already durable may answer from what this task did
@@ -60,7 +61,7 @@ void PartitionWorker::Run(Task task) {
       cv_.notify_one();
     }
   } else if (!committing_) {
-    Commit(l);
+    forwarded = Commit(l);
     // Pending checks need the worker's timed runs (deadlines); it sleeps
     // without a timeout only after a quiet second, so this wake-up is rare.
     if (worker_untimed_ && !checks_.empty()) {
@@ -69,7 +70,7 @@ void PartitionWorker::Run(Task task) {
     }
   }
   // else: the thread committing now takes this task's batch next.
-  Unlock(l);
+  Unlock(l, forwarded);
 }
 
 void PartitionWorker::RunEvents(uint32_t stream, protocol::Seq through,
@@ -79,12 +80,13 @@ void PartitionWorker::RunEvents(uint32_t stream, protocol::Seq through,
   });
 }
 
-void PartitionWorker::Commit(std::unique_lock<std::mutex>& l) {
+bool PartitionWorker::Commit(std::unique_lock<std::mutex>& l) {
   // One committer at a time (committing_): batches reach the disk, and their
   // commands the engine, in order. The mutex is not held across the write,
   // the forwarding or the user events, so tasks keep running meanwhile (and
   // no thread waits for the mutex while its holder is in a system call).
   committing_ = true;
+  bool forwarded = false;
   while (uncommitted_ != 0 && !failed()) {
     batch_.gen = open_gen_++;
     batch_.records = log_ != nullptr ? log_->TakeBuffered(&batch_.log) : 0;
@@ -102,7 +104,7 @@ void PartitionWorker::Commit(std::unique_lock<std::mutex>& l) {
         durable_engine_seq_.store(batch_.engine_seq, std::memory_order_release);
       }
       unsent_.insert(unsent_.end(), batch_.commands.begin(), batch_.commands.end());
-      Forward();
+      if (Forward() != 0) forwarded = true;
       if (!batch_.events.empty()) user_sink_->OnUserEvents(batch_.events);
     }
     l.lock();
@@ -126,15 +128,19 @@ void PartitionWorker::Commit(std::unique_lock<std::mutex>& l) {
   }
   PublishBacklog();
   committing_ = false;
+  return forwarded;
 }
 
-void PartitionWorker::Forward() {
+size_t PartitionWorker::Forward() {
+  const size_t from = unsent_head_;
   while (unsent_head_ < unsent_.size() && engine_->TrySend(unsent_[unsent_head_])) ++unsent_head_;
+  const size_t sent = unsent_head_ - from;
   if (unsent_head_ == unsent_.size()) {
     unsent_.clear();
     unsent_head_ = 0;
   }
   unsent_count_.store(unsent_.size() - unsent_head_, std::memory_order_relaxed);
+  return sent;
 }
 
 void PartitionWorker::RunChecks() {
@@ -148,14 +154,16 @@ void PartitionWorker::RunChecks() {
   checks_.resize(keep);
 }
 
-void PartitionWorker::Unlock(std::unique_lock<std::mutex>& l) {
+void PartitionWorker::Unlock(std::unique_lock<std::mutex>& l, bool flush) {
   if (deferred_.empty()) {
     l.unlock();
+    if (flush) engine_->Flush();
     return;
   }
   std::vector<Deferred> run;
   run.swap(deferred_);
   l.unlock();
+  if (flush) engine_->Flush();
   for (Deferred& f : run) std::move(f)();
 }
 
@@ -170,8 +178,8 @@ void PartitionWorker::Loop() {
     if (!committing_ && uncommitted_ != 0) {
       // With fdatasync this thread is the committer (group commit); else a
       // task whose committer stopped early (a failure) is left.
-      Commit(l);
-      Unlock(l);
+      const bool forwarded = Commit(l);
+      Unlock(l, forwarded);
       l.lock();
       continue;
     }
@@ -179,7 +187,8 @@ void PartitionWorker::Loop() {
       // Retry what the engine could not take. Only a committer forwards.
       committing_ = true;
       l.unlock();
-      Forward();
+      const bool forwarded = Forward() != 0;
+      if (forwarded) engine_->Flush();
       l.lock();
       committing_ = false;
       PublishBacklog();

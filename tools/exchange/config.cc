@@ -189,6 +189,8 @@ absl::Status SetKey(ExchangeConfig* c, std::string_view key, std::string_view v)
     c->journal_policy = std::string(v);
   } else if (key == "journal_backend") {
     c->journal_backend = std::string(v);
+  } else if (key == "engine_run_to_completion") {
+    return ParseBool(key, v, &c->engine_run_to_completion);
   } else if (key == "snapshot_every") {
     return ParseNumber<uint64_t>(key, v, 0, UINT64_MAX, &c->snapshot_every);
   } else if (key == "max_orders_per_symbol") {

@@ -33,6 +33,7 @@ struct ExchangeConfig {
   int engine_cpu = -2;  // -2: auto, -1: not pinned, else the core
   std::string journal_policy = "fsync";
   std::string journal_backend = "auto";
+  bool engine_run_to_completion = true;  // CoreOptions::run_to_completion
   uint64_t snapshot_every = 100000;
   uint32_t max_orders_per_symbol = 1u << 20;
   uint32_t partitions = 2;

@@ -20,6 +20,11 @@ TEST(ExchangeConfigTest, DefaultConfMatchesTheOrderServiceDefaults) {
   EXPECT_EQ(c->admin_port, 8081);
   EXPECT_EQ(c->admin_addr, "127.0.0.1");
   EXPECT_EQ(c->data_dir, "./xc-data");
+  EXPECT_TRUE(c->engine_run_to_completion);
+  auto off = ParseConfig("symbol.A.base = X\nengine_run_to_completion = false\n");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->engine_run_to_completion);
+  EXPECT_FALSE(ParseConfig("symbol.A.base = X\nengine_run_to_completion = 1\n").ok());
   const auto want = order_service::SymbolTable::DefaultConfigs();
   ASSERT_EQ(c->symbols.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) {

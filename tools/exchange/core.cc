@@ -228,58 +228,80 @@ void Core::Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through) 
   }
 }
 
-void Core::PumpLoop() {
+size_t Core::PumpOnce() {
   constexpr size_t kMaxPoll = 8192;
-  std::vector<protocol::Event> buf;
-  buf.reserve(2 * kMaxPoll);
+  std::vector<protocol::Event>& buf = pump_buf_;
+  const size_t got =
+      runner_->PollEvents([&](const protocol::Event& e) { buf.push_back(e); }, kMaxPoll);
+  if (buf.empty()) return got;
+  // The runner publishes each command's events in one piece, so when the
+  // poll drained the ring every group in buf is whole. A full poll may have
+  // stopped inside a group: keep the last seq's events for the next round.
+  size_t complete = buf.size();
+  if (got == kMaxPoll) {
+    const protocol::Seq last = buf.back().seq;
+    while (complete > 0 && buf[complete - 1].seq == last) --complete;
+  }
+  if (complete > 0) {
+    if (options_.on_market_events) {
+      // One call per command, so market data takes each command's changes in
+      // one step; no allocation, the groups are views of buf.
+      const std::span<const protocol::Event> ready(buf.data(), complete);
+      size_t i = 0;
+      while (i < complete) {
+        size_t j = i + 1;
+        while (j < complete && buf[j].seq == buf[i].seq) ++j;
+        options_.on_market_events(ready.subspan(i, j - i));
+        i = j;
+      }
+    }
+    Dispatch(buf.data(), complete, buf[complete - 1].seq);
+    buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(complete));
+  }
+  return got;
+}
+
+bool Core::TryAcquirePump() {
+  uint32_t free = 0;
+  return pumping_.compare_exchange_strong(free, 1, std::memory_order_seq_cst);
+}
+
+void Core::ReleasePump() {
+  pumping_.store(0, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+void Core::PumpLoop() {
+  pump_buf_.reserve(2 * 8192);
   int idle = 0;
   for (;;) {
     // Read before polling: once set, the runner has stopped and published
     // everything, so an empty poll afterwards means nothing is left.
     const bool stop = stop_pump_.load(std::memory_order_acquire);
-    const size_t got =
-        runner_->PollEvents([&](const protocol::Event& e) { buf.push_back(e); }, kMaxPoll);
-    if (!buf.empty()) {
-      // The runner publishes each command's events in one piece, so when the
-      // poll drained the ring every group in buf is whole. A full poll may
-      // have stopped inside a group: keep the last seq's events for the next
-      // round.
-      size_t complete = buf.size();
-      if (got == kMaxPoll) {
-        const protocol::Seq last = buf.back().seq;
-        while (complete > 0 && buf[complete - 1].seq == last) --complete;
-      }
-      if (complete > 0) {
-        if (options_.on_market_events) {
-          // One call per command, so market data takes each command's
-          // changes in one step; no allocation, the groups are views of buf.
-          const std::span<const protocol::Event> ready(buf.data(), complete);
-          size_t i = 0;
-          while (i < complete) {
-            size_t j = i + 1;
-            while (j < complete && buf[j].seq == buf[i].seq) ++j;
-            options_.on_market_events(ready.subspan(i, j - i));
-            i = j;
-          }
-        }
-        Dispatch(buf.data(), complete, buf[complete - 1].seq);
-        buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(complete));
-      }
+    size_t got = 0;
+    // The role may be with a thread that drove the engine itself (Flush).
+    if (TryAcquirePump()) {
+      got = PumpOnce();
+      // Done: keep the role, so no Flush pumps after Stop (which then reads
+      // the pump's state).
+      if (got == 0 && stop && pump_buf_.empty()) return;
+      ReleasePump();
     }
     if (got != 0) {
       idle = 0;
       continue;
     }
-    if (stop && buf.empty()) return;
     // A short spin, then sleep: sched_yield is a costly context switch on a
     // VM with few cores (perf: most of the exchange's time at 5k orders/s
     // went to yields), and the doorbell makes waking cheap.
     if (++idle < 16) {
       engine::node::IdleStrategy::CpuRelax();
     } else if (runner_->options().events_bell == &events_bell_) {
-      // The runner rings after it publishes; Stop wakes us.
+      // The runner rings after it publishes, a thread that pumped rings if
+      // it left events; Stop wakes us.
       events_bell_.Sleep([this] {
-        return stop_pump_.load(std::memory_order_acquire) || runner_->HasEvents();
+        return stop_pump_.load(std::memory_order_acquire) ||
+               (runner_->HasEvents() && pumping_.load(std::memory_order_seq_cst) == 0);
       });
     } else {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
@@ -287,9 +309,25 @@ void Core::PumpLoop() {
   }
 }
 
+void Core::Flush() {
+  if (!options_.run_to_completion || runner_ == nullptr) return;
+  // The command this thread just submitted (quietly) is applied here, its
+  // events settled and answered here: no thread hand-off for the order when
+  // nobody else is busy with the engine or the events.
+  runner_->Drive();
+  // Before taking the role: see ShardRunner::Drive, the same protocol.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!TryAcquirePump()) return;  // the holder sees our events when it lets go
+  // Bounded, as Drive: a steady stream is the pump thread's.
+  for (int rounds = 0; rounds < 64 && PumpOnce() != 0;) ++rounds;
+  ReleasePump();
+  if (runner_->HasEvents()) events_bell_.Ring();
+}
+
 bool Core::TrySend(const protocol::Command& cmd) {
   std::lock_guard<std::mutex> lock(send_mu_);
-  if (runner_->Submit(cmd)) return true;
+  // Run to completion: this thread applies it itself in Flush, which follows.
+  if (options_.run_to_completion ? runner_->SubmitQuiet(cmd) : runner_->Submit(cmd)) return true;
   // Stopped (shutdown, or its journal failed): dropped, as Send does.
   return runner_->stopped() || !runner_->running();
 }

@@ -88,6 +88,13 @@ struct CoreOptions {
   order_service::UserEventSink* user_events = nullptr;
   // Called once when a partition log fails (the process must exit).
   std::function<void()> on_fatal;
+  // Run to completion: the thread that sends a command to the engine (a
+  // gateway I/O thread with an order) applies it itself when the engine is
+  // free (ShardRunner::Drive) and settles its events when the pump is free
+  // (Core::Flush); the runner and pump threads take over whatever it leaves.
+  // false: every command goes through the runner thread and every event
+  // through the pump thread (the engine's work stays on its pinned core).
+  bool run_to_completion = true;
 };
 
 class Core : public order_service::EngineLink, public order_service::MarketView {
@@ -145,6 +152,9 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
   // the runner's input ring is full; TrySend refuses then.
   void Send(const protocol::Command& cmd) override;
   bool TrySend(const protocol::Command& cmd) override;
+  // After TrySend, with no partition held: with run_to_completion, drives
+  // the engine and pumps its events on this thread (see CoreOptions).
+  void Flush() override;
   order_service::MarketQuote Quote(protocol::SymbolId symbol) const override;
 
   uint64_t resent_orders() const { return resend_.size(); }
@@ -161,6 +171,12 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
 
  private:
   void PumpLoop();
+  // One poll of the runner's events, settled and fed to market data; returns
+  // how many were polled. REQUIRES: the pump role (TryAcquirePump).
+  size_t PumpOnce();
+  // The pump role: the pump thread, or a thread in Flush; one at a time.
+  bool TryAcquirePump();
+  void ReleasePump();
   // Splits complete groups [0, n) by owning partition and posts them.
   void Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through);
 
@@ -178,6 +194,8 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
   std::vector<protocol::Seq> posted_;  // pump: last `through` posted per partition
   protocol::Seq through_ = 0;          // pump: the last complete group's seq
   std::vector<std::vector<protocol::Event>> scratch_;  // pump: per partition
+  std::vector<protocol::Event> pump_buf_;              // pump: polled, not yet whole
+  std::atomic<uint32_t> pumping_{0};                   // the pump role
 
   std::atomic<protocol::UserId> next_user_{1};
   std::thread pump_;

@@ -185,6 +185,7 @@ int Run(int argc, char** argv) {
   core_opts.partitions = config->partitions;
   core_opts.dir = (std::filesystem::path(config->data_dir) / "orders").string();
   core_opts.sync = policy->mode != engine::DurabilityPolicy::Mode::kNone;
+  core_opts.run_to_completion = config->engine_run_to_completion;
   core_opts.on_fatal = [] { g_fatal.store(true); };
   std::vector<order_service::SymbolConfig> configs;
   for (const auto& spec : table->symbols()) configs.push_back(spec.config);

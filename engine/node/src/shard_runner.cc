@@ -36,6 +36,7 @@ absl::Status ShardRunner::Start() {
     }
   }
   stop_requested_.store(false, std::memory_order_relaxed);
+  agent_.store(0, std::memory_order_relaxed);
   std::promise<absl::Status> started;
   std::future<absl::Status> result = started.get_future();
   thread_ = std::thread([this, &started] {
@@ -73,15 +74,57 @@ void ShardRunner::Run(std::promise<absl::Status>* started) {
 
   IdleStrategy idle(options_.wait, &bell_);
   for (;;) {
+    // The agent role may be with a producer (Drive); then this cycle is idle.
+    if (!TryAcquireAgent()) {
+      idle.Idle(0, [this] { return SharedHasWork(); });
+      continue;
+    }
     const int work = DoWork();
+    bool done = false;
     if (work == 0 && stop_requested_.load(std::memory_order_acquire)) {
       // Stop drains: leave only once every command submitted before Stop()
       // is applied and its events are out. The acquire above pairs with
       // Stop's release store, which follows the producer's last Submit.
-      if (input_.empty_approx() && !HasPending() && JournalDrained()) break;
+      done = input_.empty_approx() && !HasPending() && JournalDrained();
     }
-    idle.Idle(work, [this] { return HasWork(); });
+    // Done: keep the role, so no producer's Drive runs after Stop returns.
+    if (done) break;
+    ReleaseAgent();
+    idle.Idle(work, [this] { return SharedHasWork(); });
   }
+}
+
+bool ShardRunner::SharedHasWork() {
+  if (stop_requested_.load(std::memory_order_acquire)) return true;
+  // HasWork reads the agent's state: only with the role. A producer holding
+  // it rings this thread if it leaves work (Drive).
+  if (!TryAcquireAgent()) return false;
+  const bool work = HasWork();
+  ReleaseAgent();
+  return work;
+}
+
+int ShardRunner::Drive() {
+  // Before taking the role: a producer's command is in the ring (the caller
+  // pushed it) before its attempt, and the holder looks at the ring after it
+  // lets the role go (ReleaseAgent's fence), so one of the two sees it.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (stop_requested_.load(std::memory_order_acquire) || !TryAcquireAgent()) {
+    if (stop_requested_.load(std::memory_order_acquire)) bell_.Ring();
+    return 0;
+  }
+  int total = 0;
+  // Bounded: a steady stream of other producers' commands is the runner
+  // thread's to apply, not this caller's (it has a client to answer).
+  for (int rounds = 0; rounds < 64; ++rounds) {
+    const int w = DoWorkRinging(/*ring_events=*/false);
+    if (w == 0) break;
+    total += w;
+  }
+  const bool left = HasWork();
+  ReleaseAgent();
+  if (left || !input_.empty_approx()) bell_.Ring();
+  return total;
 }
 
 bool ShardRunner::HasWork() {
@@ -112,7 +155,15 @@ bool ShardRunner::PublishPending() {
   if (left == 0) return true;
   const protocol::Event* first = events_.begin() + published_;
   if (__builtin_expect(left <= output_.capacity(), 1)) {
-    if (!output_.TryPushN(first, left)) return false;
+    if (!output_.TryPushN(first, left)) {
+      // Before the runner's sleep check (Doorbell::Sleep), so the consumer's
+      // AfterPoll rings once it makes room.
+      output_blocked_.store(1, std::memory_order_seq_cst);
+      return false;
+    }
+    if (__builtin_expect(output_blocked_.load(std::memory_order_relaxed) != 0, 0)) {
+      output_blocked_.store(0, std::memory_order_relaxed);
+    }
   } else {
     // Cannot be atomic: the group is bigger than the ring. Publish the part
     // that fits now, in order; the consumer sees the group in pieces.
@@ -121,7 +172,10 @@ bool ShardRunner::PublishPending() {
       Add(oversized_groups_, 1);
     }
     const size_t room = output_.free_approx();
-    if (room == 0) return false;
+    if (room == 0) {
+      output_blocked_.store(1, std::memory_order_seq_cst);
+      return false;
+    }
     left = std::min(left, room);
     XC_CHECK(output_.TryPushN(first, left));
     published_ += left;
@@ -133,12 +187,14 @@ bool ShardRunner::PublishPending() {
   return true;
 }
 
-int ShardRunner::DoWork() {
+int ShardRunner::DoWork() { return DoWorkRinging(/*ring_events=*/true); }
+
+int ShardRunner::DoWorkRinging(bool ring_events) {
   if (options_.journal_bell == nullptr && options_.events_bell == nullptr) return DoCycle();
   const uint64_t published = Load(events_published_);
   const uint64_t seq = shard_.last_seq();
   const int work = DoCycle();
-  if (options_.events_bell != nullptr && Load(events_published_) != published) {
+  if (ring_events && options_.events_bell != nullptr && Load(events_published_) != published) {
     options_.events_bell->Ring();
   }
   if (options_.journal_bell != nullptr && options_.journal != nullptr &&

@@ -3,10 +3,12 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <thread>
 #include <vector>
@@ -314,6 +316,106 @@ TEST(ShardRunnerTest, OversizedGroupIsPublishedInOrderAndCounted) {
   }
   ExpectSameEvents(got, ref.events);
   EXPECT_EQ(runner.counters().oversized_groups, 1u);
+}
+
+// A blocking runner whose output ring fills sleeps (it has pending events
+// and no room); only the consumer's polls can wake it, and it rings only
+// then (not after every poll: that would wake an idle runner for nothing).
+// A lost wake-up hangs this test.
+TEST(ShardRunnerTest, BlockedRunnerIsWokenByTheConsumerAndOnlyThen) {
+  const std::vector<Command> cmds = MakeCommands(5, 3'000);
+  const Reference ref = RunReference(cmds);
+  ShardRunner::Options o;
+  o.wait = WaitStrategy::kBlock;
+  o.input_capacity = 4096;
+  o.output_capacity = 64;
+  ShardRunner runner(o);
+  AddBooks(runner.shard());
+  ASSERT_TRUE(runner.Start().ok());
+  ASSERT_TRUE(runner.SubmitN(cmds.data(), cmds.size()));
+  std::vector<Event> got;
+  Event buf[8];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (got.size() < ref.events.size()) {
+    // A slow consumer: the runner is blocked on a full ring most of the time.
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const size_t n = runner.PollEvents(buf, 8);
+    got.insert(got.end(), buf, buf + n);
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "runner never woke";
+  }
+  ExpectSameEvents(got, ref.events);
+  EXPECT_GT(runner.counters().backpressure_cycles, 0u);
+  // A few more commands whose events fit: the runner publishes them and
+  // sleeps for want of input; taking those events must not wake it.
+  std::vector<Command> more;
+  for (OrderId id = 900'001; id <= 900'004; ++id) {
+    more.push_back(Command::Limit(0, id, 7, Side::kBuy, 10 + static_cast<int64_t>(id % 10), 1));
+  }
+  const uint64_t published = runner.events_published();
+  ASSERT_TRUE(runner.SubmitN(more.data(), more.size()));
+  ASSERT_TRUE(WaitFor([&] {
+    return runner.commands_applied() == cmds.size() + more.size() &&
+           runner.events_published() > published && runner.counters().sleeping;
+  }));
+  const uint64_t sleeps = runner.counters().sleeps;
+  size_t taken = 0;
+  while (size_t n = runner.PollEvents(buf, 1)) taken += n;
+  EXPECT_GT(taken, 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(runner.counters().sleeps, sleeps);
+  runner.Stop();
+}
+
+// Run to completion: producers that apply their own commands (Drive) while
+// the runner thread is there too. The agent role passes between them; the
+// result must be the plain shard's, and nothing may be left unapplied
+// (a producer whose Drive found the role taken relies on the holder).
+TEST(ShardRunnerTest, ProducersDrivingThemselvesGiveThePlainShardsResult) {
+  const size_t n = SanitizerScale() ? 20'000 : 200'000;
+  const std::vector<Command> cmds = MakeCommands(77, n);
+  const Reference ref = RunReference(cmds);
+  ShardRunner::Options o;
+  o.wait = WaitStrategy::kBlock;
+  o.input_capacity = 1024;
+  o.output_capacity = 1u << 12;
+  ShardRunner runner(o);
+  AddBooks(runner.shard());
+  ASSERT_TRUE(runner.Start().ok());
+  std::mutex submit_mu;  // the producer role: one Submit at a time
+  size_t next = 0;       // guarded by submit_mu
+  std::atomic<int> drove{0};
+  std::vector<std::thread> producers;
+  for (int t = 0; t < 3; ++t) {
+    producers.emplace_back([&] {
+      for (;;) {
+        {
+          std::lock_guard<std::mutex> l(submit_mu);
+          if (next == cmds.size()) return;
+          if (!runner.SubmitQuiet(cmds[next])) {
+            runner.doorbell()->Ring();  // full: the engine is behind
+            continue;
+          }
+          ++next;
+        }
+        if (runner.Drive() != 0) drove.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  std::vector<Event> got;
+  got.reserve(ref.events.size());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (got.size() < ref.events.size()) {
+    if (runner.PollEvents([&](const Event& e) { got.push_back(e); }) == 0) {
+      std::this_thread::yield();
+    }
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "commands left unapplied";
+  }
+  for (auto& p : producers) p.join();
+  runner.Stop();
+  ExpectSameEvents(got, ref.events);
+  EXPECT_EQ(runner.shard().StateHash(), ref.state_hash);
+  EXPECT_EQ(runner.commands_applied(), n);
+  EXPECT_GT(drove.load(), 0);
 }
 
 class ShardRunnerThreadedTest : public ::testing::TestWithParam<WaitStrategy> {};

@@ -32,6 +32,10 @@ class EngineLink {
     Send(cmd);
     return true;
   }
+  // Called by the thread that made TrySend calls, once it holds no
+  // partition (it may then do work that settles partitions: an in-process
+  // link may apply the commands and deliver their events right there).
+  virtual void Flush() {}
 };
 
 // Reference prices of a symbol, in ticks; 0 means "none" (empty side, no

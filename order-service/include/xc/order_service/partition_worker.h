@@ -220,14 +220,16 @@ class PartitionWorker final : private EngineLink {
   void Loop();
   // Under the mutex (`l` holds it), when no one else commits: commits batch
   // after batch until none is left; the mutex is released around the I/O.
-  void Commit(std::unique_lock<std::mutex>& l);
+  // Returns whether it forwarded commands (then EngineLink::Flush is due).
+  bool Commit(std::unique_lock<std::mutex>& l);
   // The committer, without the mutex: forwards queued commands until the
-  // engine refuses one.
-  void Forward();
+  // engine refuses one; returns how many went.
+  size_t Forward();
   // Runs the checks of durable batches, removing those that return true.
   void RunChecks();
-  // Releases `l` and runs what was deferred under it.
-  void Unlock(std::unique_lock<std::mutex>& l);
+  // Releases `l`, calls EngineLink::Flush if `flush`, and runs what was
+  // deferred under `l`.
+  void Unlock(std::unique_lock<std::mutex>& l, bool flush = false);
   // Under the mutex.
   void PublishBacklog() {
     backlog_.store(uncommitted_ + unsent_count_.load(std::memory_order_relaxed),

@@ -124,6 +124,10 @@ struct ShardRunnerCounters {
 //  * producer: Submit/SubmitN: one thread (the shard's sequencer / router);
 //  * consumer: PollEvents: one thread (the event fan-out);
 //  * agent: DoWork: the runner thread in threaded mode, the invoker otherwise;
+//    in threaded mode with kBlock, also a producer that calls Drive(): the
+//    agent role then passes between the runner thread and such callers, one
+//    at a time (run to completion: the thread that submitted a command
+//    applies it, with no thread hand-off, when nobody else is applying);
 //  * observers: counters(), cpu(), running(): any thread (relaxed atomics
 //    written only by the agent).
 //
@@ -187,6 +191,12 @@ class ShardRunner {
     if (options_.wait == WaitStrategy::kBlock) bell_.Ring();
     return true;
   }
+  // Submit for a producer that calls Drive() right after: it does not wake
+  // the runner thread (Drive does, if it leaves the command to it).
+  bool SubmitQuiet(const protocol::Command& cmd) {
+    if (__builtin_expect(stopped_.load(std::memory_order_relaxed), 0)) return false;
+    return input_.TryPush(cmd);
+  }
   // All-or-nothing batch of n commands (one release store). false when fewer
   // than n slots are free.
   bool SubmitN(const protocol::Command* cmds, size_t n) {
@@ -231,6 +241,18 @@ class ShardRunner {
   // REQUIRES: agent role (the runner thread, or the invoker when not started).
   // Cost: O(commands * Apply); no allocation, lock or syscall.
   int DoWork();
+
+  // Threaded mode with kBlock, any producer thread, right after its Submit /
+  // SubmitQuiet: runs duty cycles on the calling thread while they find
+  // input, if no other thread (the runner thread included) holds the agent
+  // role; otherwise returns 0 at once (the holder sees the command when it
+  // lets the role go). Whatever work it leaves (input that came meanwhile,
+  // a full output ring) it hands to the runner thread by ringing its
+  // doorbell. Unlike DoWork it does not ring options.events_bell: the caller
+  // polls the events itself, or rings it (Core does).
+  // Returns the work done, as DoWork. No allocation; no syscall unless it
+  // leaves work to a sleeping runner thread.
+  int Drive();
 
   // ---- snapshots (any thread) ----
 
@@ -287,7 +309,14 @@ class ShardRunner {
 
   void AfterPoll(size_t n) {
     // The runner may sleep while backpressured; freed room is work for it.
-    if (n != 0 && options_.wait == WaitStrategy::kBlock) bell_.Ring();
+    // Only then: ringing a runner that sleeps for want of input would wake
+    // it for nothing, once per poll (perf: half the runner's futex calls).
+    // An RMW, as Doorbell::Ring's: it orders the pop before the read, so
+    // either this sees the flag or the runner's sleep check sees the room.
+    if (n != 0 && options_.wait == WaitStrategy::kBlock &&
+        output_blocked_.fetch_add(0, std::memory_order_acq_rel) != 0) {
+      bell_.Ring();
+    }
   }
 
   // Publishes events_[published_..size) if the output ring has room; true
@@ -296,6 +325,21 @@ class ShardRunner {
   bool HasPending() const { return published_ < events_.size(); }
   // Sleep predicate of kBlock, evaluated on the runner thread.
   bool HasWork();
+  // HasWork for the runner thread, which may not hold the agent role.
+  bool SharedHasWork();
+  // The agent role (Drive): 0 free, 1 held. The runner thread takes it
+  // around each duty cycle; while another thread holds it, the runner thread
+  // finds no work and may sleep (the holder rings it if it leaves some).
+  bool TryAcquireAgent() {
+    uint32_t free = 0;
+    return agent_.compare_exchange_strong(free, 1, std::memory_order_seq_cst);
+  }
+  void ReleaseAgent() {
+    agent_.store(0, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+  // DoWork, ringing events_bell or not.
+  int DoWorkRinging(bool ring_events);
   // DoWork without the doorbells.
   int DoCycle();
   // The journaled duty cycle (options.journal set): shard_runner_journal.cc.
@@ -340,6 +384,10 @@ class ShardRunner {
   // disturb the rings' index lines.
   alignas(64) std::atomic<uint64_t> commands_applied_{0};
   std::atomic<uint64_t> events_published_{0};
+  std::atomic<uint32_t> agent_{0};
+  // 1 while the last publish found the output ring too full (agent writes,
+  // the consumer reads in AfterPoll).
+  std::atomic<uint32_t> output_blocked_{0};
   std::atomic<uint64_t> busy_cycles_{0};
   std::atomic<uint64_t> idle_cycles_{0};
   std::atomic<uint64_t> backpressure_cycles_{0};
