@@ -30,6 +30,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "absl/strings/match.h"
 #include "xc/order_service/api_error.h"
 
 namespace xc::gateway {
@@ -81,17 +82,6 @@ struct WsRoute {
 };
 
 constexpr size_t kReadChunk = 8 * 1024;
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 void AppendUint(uint64_t v, std::string* out) {
   char buf[24];
@@ -914,7 +904,7 @@ class Connection : public ConnectionBase,
     bool has_type = false;
     for (size_t i = 0; i < response_.num_headers(); ++i) {
       const auto& h = response_.headers()[i];
-      if (IEquals(h.name, "Content-Type")) has_type = true;
+      if (absl::EqualsIgnoreCase(h.name, "Content-Type")) has_type = true;
       out_.append(h.name).append(": ").append(h.value).append("\r\n");
     }
     if (!has_type) out_.append("Content-Type: application/json;charset=UTF-8\r\n");
