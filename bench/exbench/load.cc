@@ -98,6 +98,27 @@ char* Put(char* p, std::string_view s) {
 }
 char* PutInt(char* p, int64_t v) { return std::to_chars(p, p + 24, v).ptr; }
 
+enum class RecvEnd { kStopped, kDrained, kEof, kFailed };
+
+// The receive loop of both kinds of connection: recv() from `fd` into `in`
+// after its first `*len` bytes (grown to keep 16 KiB free; EINTR retried),
+// adding what came to `*len` and calling on_data(bytes read), which returns
+// false to stop reading. Ends when on_data stopped (kStopped), recv() would
+// block (kDrained), the peer closed (kEof) or recv() failed (kFailed).
+template <typename OnData>
+RecvEnd RecvLoop(int fd, std::vector<char>* in, size_t* len, OnData&& on_data) {
+  for (;;) {
+    if (in->size() - *len < 16384) in->resize(in->size() * 2);
+    const ssize_t n = ::recv(fd, in->data() + *len, in->size() - *len, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return RecvEnd::kDrained;
+    if (n == 0) return RecvEnd::kEof;
+    if (n < 0) return RecvEnd::kFailed;
+    *len += static_cast<size_t>(n);
+    if (!on_data(static_cast<size_t>(n))) return RecvEnd::kStopped;
+  }
+}
+
 // A fixed ring of order ids (no allocation after construction), oldest first.
 class OrderIdRing {
  public:
@@ -442,28 +463,16 @@ struct Worker::Impl {
   }
 
   void OnReadable(WsConn& c, size_t i) {
-    for (;;) {
-      if (c.in.size() - c.in_len < 16384) c.in.resize(c.in.size() * 2);
-      const ssize_t n = ::recv(c.fd, c.in.data() + c.in_len, c.in.size() - c.in_len, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      if (n <= 0) {
-        Kill(c, n == 0 ? "ws eof" : "ws recv failed");
-        return;
-      }
-      c.in_len += static_cast<size_t>(n);
+    const RecvEnd end = RecvLoop(c.fd, &c.in, &c.in_len, [&](size_t n) {
       const int64_t now = MonoNowNs();
-      if (rest_orders) {
-        if (!OnHttpReplies(c, i, now)) return;
-        continue;
-      }
+      if (rest_orders) return OnHttpReplies(c, i, now);
       for (;;) {
         WsFrame f;
         const std::string_view buf(c.in.data() + c.in_head, c.in_len - c.in_head);
         const int rc = ParseWsServerFrame(buf, &f);
         if (rc < 0) {
           Kill(c, "bad ws frame");
-          return;
+          return false;
         }
         if (rc == 0) break;
         const std::string_view payload = buf.substr(f.header_bytes, f.payload_bytes);
@@ -487,7 +496,7 @@ struct Worker::Impl {
           Flush(c, i);
         } else if (f.opcode == 8) {
           Kill(c, "ws close from server");
-          return;
+          return false;
         }
       }
       if (c.in_head == c.in_len) {
@@ -497,8 +506,10 @@ struct Worker::Impl {
         c.in_len -= c.in_head;
         c.in_head = 0;
       }
-      if (static_cast<size_t>(n) < 16384) break;  // likely drained; epoll will say if not
-    }
+      return n >= 16384;  // else likely drained; epoll will say if not
+    });
+    if (end == RecvEnd::kEof) Kill(c, "ws eof");
+    if (end == RecvEnd::kFailed) Kill(c, "ws recv failed");
   }
 
   // ---- REST reads -------------------------------------------------------
@@ -568,23 +579,14 @@ struct Worker::Impl {
   }
 
   void RestReadable(RestConn& r, size_t i, int64_t wall_ms) {
-    for (;;) {
-      if (r.in.size() - r.in_len < 16384) r.in.resize(r.in.size() * 2);
-      const ssize_t n = ::recv(r.fd, r.in.data() + r.in_len, r.in.size() - r.in_len, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-      if (n <= 0) {
-        RestKill(r, n == 0 ? "rest eof" : "rest recv failed");
-        return;
-      }
-      r.in_len += static_cast<size_t>(n);
+    const RecvEnd end = RecvLoop(r.fd, &r.in, &r.in_len, [&](size_t) {
       const int64_t now = MonoNowNs();
       for (;;) {
         HttpHead h;
         const int rc = ParseHttpResponse(std::string_view(r.in.data(), r.in_len), &h);
         if (rc < 0) {
           RestKill(r, "bad http response");
-          return;
+          return false;
         }
         if (rc == 0) break;
         const std::string_view body(r.in.data() + h.head_bytes, h.content_length);
@@ -611,7 +613,10 @@ struct Worker::Impl {
           RestSend(r, i, sched, measured, wall_ms);
         }
       }
-    }
+      return true;
+    });
+    if (end == RecvEnd::kEof) RestKill(r, "rest eof");
+    if (end == RecvEnd::kFailed) RestKill(r, "rest recv failed");
   }
 
   static int64_t WallMs() {

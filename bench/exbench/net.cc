@@ -10,6 +10,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "absl/strings/match.h"
+
 namespace xc::exbench {
 namespace {
 
@@ -19,17 +21,6 @@ bool SendAll(int fd, std::string_view data) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
   }
   return true;
 }
@@ -74,7 +65,9 @@ int ParseHttpResponse(std::string_view buf, HttpHead* head) {
     size_t eol = buf.find("\r\n", pos);
     std::string_view line = buf.substr(pos, eol - pos);
     const size_t colon = line.find(':');
-    if (colon != std::string_view::npos && IEquals(line.substr(0, colon), "content-length")) {
+    // Debian's Abseil has its own absl::string_view, not std::string_view.
+    if (colon != std::string_view::npos &&
+        absl::EqualsIgnoreCase(absl::string_view(line.data(), colon), "content-length")) {
       std::string_view v = line.substr(colon + 1);
       while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
       size_t n = 0;

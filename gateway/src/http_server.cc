@@ -1,5 +1,7 @@
 #include "xc/gateway/http_server.h"
 
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,15 +18,19 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <deque>
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <optional>
+#include <span>
 #include <type_traits>
 #include <unordered_map>
 
+#include "absl/strings/match.h"
 #include "xc/order_service/api_error.h"
 
 namespace xc::gateway {
@@ -76,17 +82,6 @@ struct WsRoute {
 };
 
 constexpr size_t kReadChunk = 8 * 1024;
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 void AppendUint(uint64_t v, std::string* out) {
   char buf[24];
@@ -278,15 +273,148 @@ bool IsPlainHttpOnTlsPort(const boost::system::error_code& ec) {
          ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST;
 }
 
+// Told by WsLayer when a frame of Beast's own has been written.
+class WsLayerOwner {
+ public:
+  virtual ~WsLayerOwner() = default;
+  virtual void OnBeastWriteDone() = 0;
+};
+
+// The next layer of a session's websocket::stream: `Stream` plus a gate
+// between the two writers of that socket. WsConnection writes its data
+// frames itself, many per socket write (WriteBatch); Beast still writes the
+// handshake answer, pings, the pongs it answers a client's pings with (from
+// inside its read) and close frames. A frame must not be cut by the other
+// writer's bytes, and over TLS two writes may not even overlap. Beast writes
+// a frame with one composed write that calls async_write_some again from
+// the completion of the last one, so: a Beast write that arrives during a
+// raw batch is held (at most one: Beast serializes its own writes) and
+// started when the batch ends; a batch waits while a Beast write is in
+// flight, and the owner hears OnBeastWriteDone when it may start. Touched
+// on the session's thread only.
+template <typename Stream>
+class WsLayer {
+ public:
+  using executor_type = typename Stream::executor_type;
+  using next_layer_type = Stream;
+
+  explicit WsLayer(Stream&& s) : s_(std::move(s)) {}
+
+  // The owner outlives every handler run here while it can be locked.
+  void set_owner(std::weak_ptr<WsLayerOwner> owner) { owner_ = std::move(owner); }
+  bool beast_writing() const { return beast_writing_; }
+
+  // Brackets a raw write on next_layer(). REQUIRES (Begin): !beast_writing().
+  void BeginRawWrite() { raw_writing_ = true; }
+  void EndRawWrite() {
+    raw_writing_ = false;
+    if (auto held = std::move(held_)) held->Start();
+  }
+
+  // The AsyncStream that Beast uses.
+  executor_type get_executor() noexcept { return s_.get_executor(); }
+  Stream& next_layer() { return s_; }
+  const Stream& next_layer() const { return s_; }
+
+  template <typename Buffers, typename Token>
+  auto async_read_some(const Buffers& b, Token&& token) {
+    return s_.async_read_some(b, std::forward<Token>(token));
+  }
+
+  template <typename Buffers, typename Token>
+  auto async_write_some(const Buffers& b, Token&& token) {
+    return asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
+        [this](auto handler, const Buffers& buffers) { BeastWrite(buffers, std::move(handler)); },
+        token, b);
+  }
+
+ private:
+  struct Held {
+    virtual ~Held() = default;
+    virtual void Start() = 0;
+  };
+  template <typename Buffers, typename Handler>
+  struct HeldWrite : Held {
+    HeldWrite(WsLayer* l, const Buffers& b, Handler h)
+        : layer(l), buffers(b), handler(std::move(h)) {}
+    void Start() override { layer->BeastWrite(buffers, std::move(handler)); }
+    WsLayer* layer;
+    Buffers buffers;  // Beast keeps what they point to until its handler runs
+    Handler handler;
+  };
+
+  template <typename Buffers, typename Handler>
+  void BeastWrite(const Buffers& b, Handler handler) {
+    if (raw_writing_) {
+      held_ = std::make_unique<HeldWrite<Buffers, Handler>>(this, b, std::move(handler));
+      return;
+    }
+    beast_writing_ = true;
+    auto ex = asio::get_associated_executor(handler, s_.get_executor());
+    auto done = [this, h = std::move(handler)](boost::system::error_code ec, size_t n) mutable {
+      // The handler may drop the last reference to the session (and so to
+      // this layer); the lock keeps both alive until we are done.
+      std::shared_ptr<WsLayerOwner> owner = owner_.lock();
+      beast_writing_ = false;
+      std::move(h)(ec, n);
+      // Still false: Beast did not go on with the same frame.
+      if (owner && !beast_writing_) owner->OnBeastWriteDone();
+    };
+    s_.async_write_some(b, asio::bind_executor(ex, std::move(done)));
+  }
+
+  Stream s_;
+  std::weak_ptr<WsLayerOwner> owner_;
+  std::unique_ptr<Held> held_;  // a Beast write waiting for the raw batch
+  bool beast_writing_ = false;
+  bool raw_writing_ = false;
+};
+
+// Beast closes a session's socket through these (found by ADL on WsLayer).
+template <typename Stream, typename Handler>
+void async_teardown(boost::beast::role_type role, WsLayer<Stream>& layer, Handler&& handler) {
+  using boost::beast::websocket::async_teardown;
+  async_teardown(role, layer.next_layer(), std::forward<Handler>(handler));
+}
+
+template <typename Stream>
+void teardown(boost::beast::role_type role, WsLayer<Stream>& layer, boost::system::error_code& ec) {
+  using boost::beast::websocket::teardown;
+  teardown(role, layer.next_layer(), ec);
+}
+
+// Writes a text frame's header (FIN, opcode 1, no mask: server to client,
+// RFC 6455 5.2) for a payload of `size` bytes into `out`; returns its length.
+size_t EncodeTextFrameHeader(uint64_t size, uint8_t* out) {
+  out[0] = 0x81;
+  if (size < 126) {
+    out[1] = static_cast<uint8_t>(size);
+    return 2;
+  }
+  const int bytes = size <= 0xffff ? 2 : 8;
+  out[1] = bytes == 2 ? 126 : 127;
+  for (int i = 0; i < bytes; ++i) {
+    out[2 + i] = static_cast<uint8_t>(size >> (8 * (bytes - 1 - i)));
+  }
+  return 2 + static_cast<size_t>(bytes);
+}
+
 // One WebSocket session over `Stream` (tcp::socket or TlsStream), made from
 // an upgraded Connection. Like Connection it is owned by the shared_ptrs of
 // its pending operations (it always has a read pending while open), and
 // also by whoever holds it as a WsSession. Every member is touched on its
 // worker's thread only; Send() posts there.
+//
+// Outgoing messages do not go through Beast's write: everything queued is
+// framed here and written as one buffer sequence, so a burst costs one
+// write (per 64 buffers, asio's iovec limit) and one completion instead of
+// one per message. Beast is built without permessage-deflate (the `false`
+// below), so it can never negotiate compression that such frames would lack.
 template <typename Stream>
 class WsConnection : public ConnectionBase,
                      public WsSession,
                      public WsTarget,
+                     public WsLayerOwner,
                      public std::enable_shared_from_this<WsConnection<Stream>> {
  public:
   explicit WsConnection(Worker* w) : ConnectionBase(w) {}
@@ -294,6 +422,7 @@ class WsConnection : public ConnectionBase,
   void Start(Stream&& stream, http::request<http::string_body> req,
              std::shared_ptr<WsHandler> handler) {
     ws_.emplace(std::move(stream));
+    layer().set_owner(this->weak_from_this());
     raw_ = &boost::beast::get_lowest_layer(*ws_);
     handler_ = std::move(handler);
     req_ = std::move(req);
@@ -315,7 +444,7 @@ class WsConnection : public ConnectionBase,
       self->req_.reset();
       self->Touch();
       self->Read();
-      if (!self->writing_ && !self->queue_.empty()) self->WriteNext();
+      self->WriteBatch();
     });
   }
 
@@ -324,15 +453,23 @@ class WsConnection : public ConnectionBase,
   }
 
   void OnSweep(SteadyTime now) override {
-    if (finished_ || closing_ || ping_busy_ || now < next_ping_) return;
+    // Not before the handshake is answered: Beast would write the ping
+    // frame into its handshake answer (a ping interval shorter than the
+    // handshake did that).
+    if (finished_ || closing_ || ping_busy_ || !ws_->is_open() || now < next_ping_) return;
     next_ping_ = now + w_->options.ws_ping_interval;
     ping_busy_ = true;
+    // During a batch, WsLayer holds the ping frame until the batch is written.
     ws_->async_ping({}, [self = this->shared_from_this()](boost::system::error_code) {
       self->ping_busy_ = false;
     });
   }
 
+  void OnBeastWriteDone() override { WriteBatch(); }
+
  private:
+  WsLayer<Stream>& layer() { return ws_->next_layer(); }
+
   void Touch() {
     if (!closing_) deadline_ = w_->Deadline(w_->options.ws_pong_timeout);
   }
@@ -363,26 +500,67 @@ class WsConnection : public ConnectionBase,
       return;
     }
     queue_.push_back(std::move(t));
-    if (!writing_ && ready()) WriteNext();
+    WriteBatch();
   }
 
-  // Writing starts only after the handshake (the read loop is running).
-  bool ready() const { return !req_.has_value(); }
-
-  void WriteNext() {
-    in_flight_ = std::move(queue_.front());
-    queue_.pop_front();
+  // Starts writing everything queued as one batch of frames, unless a batch
+  // is in flight (its completion comes back here), Beast is writing a frame
+  // (OnBeastWriteDone comes back here), or the stream is not open: the
+  // handshake is not answered yet (the accept handler comes back here), or
+  // a close frame is on its way (Beast sets that before writing it, and no
+  // data frame may follow it).
+  void WriteBatch() {
+    if (writing_ || queue_.empty() || !ws_->is_open() || layer().beast_writing()) return;
+    const size_t n = queue_.size();
+    headers_.resize(n);  // before taking pointers into it
+    bufs_.clear();
+    for (size_t i = 0; i < n; ++i) {
+      const std::string& m = *queue_.front();
+      bufs_.emplace_back(headers_[i].data(), EncodeTextFrameHeader(m.size(), headers_[i].data()));
+      if (!m.empty()) bufs_.emplace_back(m.data(), m.size());
+      batch_.push_back(std::move(queue_.front()));  // keeps the payload alive
+      queue_.pop_front();
+    }
+    next_buf_ = 0;
     writing_ = true;
-    ws_->text(true);
-    ws_->async_write(asio::buffer(*in_flight_),
-                     [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
-                       self->OnWritten(ec);
-                     });
+    layer().BeginRawWrite();
+    WriteSome();
   }
 
-  void OnWritten(boost::system::error_code ec) {
+  // Our own loop rather than asio::async_write, which hands the socket at
+  // most 16 buffers and 64 KiB per call.
+  void WriteSome() {
+    std::span<const asio::const_buffer> rest(bufs_.data() + next_buf_, bufs_.size() - next_buf_);
+    layer().next_layer().async_write_some(
+        rest, [self = this->shared_from_this()](boost::system::error_code ec, size_t n) {
+          self->OnWritten(ec, n);
+        });
+  }
+
+  void OnWritten(boost::system::error_code ec, size_t n) {
+    if (!ec && !finished_) {
+      while (n > 0) {  // drop what was written
+        asio::const_buffer& b = bufs_[next_buf_];
+        const size_t k = std::min(n, b.size());
+        b += k;
+        n -= k;
+        if (b.size() == 0) ++next_buf_;
+      }
+      if (next_buf_ < bufs_.size()) {
+        WriteSome();
+        return;
+      }
+    }
     writing_ = false;
-    in_flight_.reset();
+    batch_.clear();
+    if (bufs_.capacity() > kKeptBatchBuffers) {
+      // A backlog's batch (up to ws_max_queue messages): do not keep its
+      // arrays for the life of the session.
+      std::vector<std::shared_ptr<const std::string>>().swap(batch_);
+      std::vector<std::array<uint8_t, 10>>().swap(headers_);
+      std::vector<asio::const_buffer>().swap(bufs_);
+    }
+    layer().EndRawWrite();  // may start a held Beast frame
     if (finished_) return;
     if (ec) {
       Finish();
@@ -390,13 +568,13 @@ class WsConnection : public ConnectionBase,
     }
     if (closing_) {
       SendClose();
-    } else if (!queue_.empty()) {
-      WriteNext();
+    } else {
+      WriteBatch();
     }
   }
 
   // The client fell ws_max_queue messages behind: drop what is queued and
-  // close with 1008, after the write in flight (a frame cannot be cut). The
+  // close with 1008, after the batch in flight (a frame cannot be cut). The
   // client that is not reading may never take the close frame either; the
   // write_timeout deadline then closes the socket.
   void SlowConsumer() {
@@ -429,12 +607,19 @@ class WsConnection : public ConnectionBase,
     if (auto h = std::move(handler_)) h->OnClose();
   }
 
-  std::optional<websocket::stream<Stream>> ws_;
+  static constexpr size_t kKeptBatchBuffers = 512;
+
+  std::optional<websocket::stream<WsLayer<Stream>, /*deflateSupported=*/false>> ws_;
   std::optional<http::request<http::string_body>> req_;  // until the handshake is answered
   std::shared_ptr<WsHandler> handler_;
   boost::beast::flat_buffer in_;
   std::deque<std::shared_ptr<const std::string>> queue_;
-  std::shared_ptr<const std::string> in_flight_;
+  // The batch in flight: its payloads, frame headers and the buffers over
+  // both, written from bufs_[next_buf_] on (capacity reused).
+  std::vector<std::shared_ptr<const std::string>> batch_;
+  std::vector<std::array<uint8_t, 10>> headers_;
+  std::vector<asio::const_buffer> bufs_;
+  size_t next_buf_ = 0;
   SteadyTime next_ping_{};
   bool writing_ = false;
   bool closing_ = false;
@@ -719,7 +904,7 @@ class Connection : public ConnectionBase,
     bool has_type = false;
     for (size_t i = 0; i < response_.num_headers(); ++i) {
       const auto& h = response_.headers()[i];
-      if (IEquals(h.name, "Content-Type")) has_type = true;
+      if (absl::EqualsIgnoreCase(h.name, "Content-Type")) has_type = true;
       out_.append(h.name).append(": ").append(h.value).append("\r\n");
     }
     if (!has_type) out_.append("Content-Type: application/json;charset=UTF-8\r\n");

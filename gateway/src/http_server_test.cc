@@ -11,14 +11,18 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -44,8 +48,10 @@ void Echo(const HttpRequest& q, HttpResponse& r) {
 
 class HttpServerTest : public ::testing::Test {
  protected:
-  void StartServer(HttpServerOptions o = {}) {
+  // `more` adds routes of the test's own before the server starts.
+  void StartServer(HttpServerOptions o = {}, const std::function<void(HttpServer&)>& more = {}) {
     server_ = std::make_unique<HttpServer>(std::move(o));
+    if (more) more(*server_);
     server_->Route("GET", "/echo", Echo);
     server_->Route("POST", "/echo", Echo);
     server_->Route("GET", "/ok", [](const HttpRequest&, HttpResponse& r) { r.body() = "{}"; });
@@ -492,6 +498,139 @@ TEST_F(HttpServerTlsTest, BadCertOrKeyIsReportedAndNothingStarts) {
   busy.port = server_->port();
   EXPECT_TRUE(start(busy, &why));
   EXPECT_NE(why.find("bind 127.0.0.1:" + std::to_string(busy.port)), std::string::npos) << why;
+}
+
+// ---- WebSocket: the server frames and batches outgoing messages itself ----
+
+namespace websocket = boost::beast::websocket;
+
+// Message i of a burst. The sizes take every length encoding of a frame
+// header (7, 16 and 64 bits, at their edges) and an empty payload; the
+// text starts with "i:", so that a message cut, merged or out of order is
+// caught.
+std::string BurstMessage(size_t i) {
+  static constexpr size_t kSizes[] = {0, 1, 125, 126, 127, 4000, 65535, 65536, 70000, 300000};
+  std::string m(kSizes[i % std::size(kSizes)], static_cast<char>('a' + i % 26));
+  const std::string tag = std::to_string(i) + ":";
+  const size_t k = std::min(tag.size(), m.size());
+  m.replace(0, k, tag, 0, k);
+  return m;
+}
+
+class WsBatchTest : public HttpServerTlsTest {
+ protected:
+  // Starts the server with a route /ws whose (one) session the test gets
+  // from session(); the session ignores what it receives.
+  void StartWs(HttpServerOptions o) {
+    StartServer(std::move(o), [this](HttpServer& s) {
+      s.RouteWebSocket("/ws", [this](const HttpRequest&, std::shared_ptr<WsSession> ws) {
+        struct Quiet : WsHandler {
+          void OnMessage(std::string_view) override {}
+          void OnClose() override {}
+        };
+        session_.set_value(std::move(ws));
+        return std::make_shared<Quiet>();
+      });
+    });
+  }
+
+  // Sends a burst of `n` messages from another thread while `ws` reads
+  // them, each of which must arrive whole and in order. With `pings`, the
+  // client pings the server after every third message (the server answers
+  // from inside its read, during its batches), and one more message waits
+  // until the client has seen a ping of the server's (ws_ping_interval) and
+  // a pong: on a fast run they may come only after the burst.
+  template <typename Ws>
+  void ExpectBurst(Ws& ws, size_t n, bool pings) {
+    std::shared_ptr<WsSession> session = session_.get_future().get();
+    std::atomic<int> server_pings{0};
+    std::atomic<int> pongs{0};
+    ws.control_callback([&](websocket::frame_type t, boost::beast::string_view) {
+      if (t == websocket::frame_type::ping) server_pings.fetch_add(1);
+      if (t == websocket::frame_type::pong) pongs.fetch_add(1);
+    });
+    std::thread sender([&] {
+      for (size_t i = 0; i < n; ++i) {
+        session->Send(std::make_shared<const std::string>(BurstMessage(i)));
+      }
+      if (!pings) return;
+      const auto deadline = std::chrono::steady_clock::now() + 10s;
+      while ((server_pings.load() == 0 || pongs.load() == 0) &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+      session->Send(std::make_shared<const std::string>("last"));
+    });
+    beast::flat_buffer b;
+    boost::system::error_code ec;
+    for (size_t i = 0; i < n + (pings ? 1 : 0); ++i) {
+      b.clear();
+      ws.read(b, ec);
+      if (ec) {
+        ADD_FAILURE() << "message " << i << ": " << ec.message();
+        break;
+      }
+      const std::string got = beast::buffers_to_string(b.data());
+      const std::string want = i < n ? BurstMessage(i) : "last";
+      ASSERT_EQ(got.size(), want.size()) << "message " << i << " starts " << got.substr(0, 12);
+      ASSERT_TRUE(got == want) << "message " << i << " starts " << got.substr(0, 12);
+      if (pings && i % 3 == 0) ws.ping({}, ec);
+      ASSERT_FALSE(ec) << ec.message();
+    }
+    sender.join();
+    if (pings) {
+      EXPECT_GT(server_pings.load(), 0);
+      EXPECT_GT(pongs.load(), 0);
+    }
+  }
+
+  HttpServerOptions PingEveryMillisecond(HttpServerOptions o) {
+    o.sweep_interval = 1ms;
+    o.ws_ping_interval = 1ms;
+    return o;
+  }
+
+  std::promise<std::shared_ptr<WsSession>> session_;
+};
+
+struct PlainWs {
+  explicit PlainWs(uint16_t port) : ws(ioc) {
+    ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+    ws.handshake("127.0.0.1", "/ws");
+  }
+  asio::io_context ioc;
+  websocket::stream<asio::ip::tcp::socket> ws;
+};
+
+struct TlsWs {
+  TlsWs(uint16_t port, const std::string& ca_file) {
+    ctx.load_verify_file(ca_file);
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+    beast::get_lowest_layer(ws).connect({asio::ip::make_address("127.0.0.1"), port});
+    ws.next_layer().handshake(asio::ssl::stream_base::client);
+    ws.handshake("localhost", "/ws");
+  }
+  asio::io_context ioc;
+  asio::ssl::context ctx{asio::ssl::context::tls_client};
+  websocket::stream<beast::ssl_stream<asio::ip::tcp::socket>> ws{ioc, ctx};
+};
+
+TEST_F(WsBatchTest, BurstArrivesWholeAndInOrder) {
+  StartWs({});
+  PlainWs c(server_->port());
+  ExpectBurst(c.ws, 200, /*pings=*/false);
+}
+
+TEST_F(WsBatchTest, BurstWithPingsBothWaysArrivesWholeAndInOrder) {
+  StartWs(PingEveryMillisecond({}));
+  PlainWs c(server_->port());
+  ExpectBurst(c.ws, 200, /*pings=*/true);
+}
+
+TEST_F(WsBatchTest, BurstWithPingsBothWaysOverTls) {
+  StartWs(PingEveryMillisecond(TlsOptions()));
+  TlsWs c(server_->port(), cert_.cert_file);
+  ExpectBurst(c.ws, 200, /*pings=*/true);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "partition_test_util.h"
 
 namespace xc::order_service {
 namespace {
@@ -23,13 +24,13 @@ using protocol::Side;
 using protocol::TimeInForce;
 using protocol::UserId;
 
-constexpr Amount U = kUnitsPerWhole;  // one whole unit of an asset
+using partition_test::Ev;
+using partition_test::Limit;
+using partition_test::MemJournal;
+using partition_test::RecordingLink;
+using partition_test::TradeEv;
 
-class RecordingLink : public EngineLink {
- public:
-  void Send(const Command& c) override { sent.push_back(c); }
-  std::vector<Command> sent;
-};
+constexpr Amount U = kUnitsPerWhole;  // one whole unit of an asset
 
 class FakeMarket : public MarketView {
  public:
@@ -40,37 +41,10 @@ class FakeMarket : public MarketView {
   std::map<protocol::SymbolId, MarketQuote> quotes;
 };
 
-class MemJournal : public PartitionJournal {
- public:
-  void Append(std::string_view r) override { records.emplace_back(r); }
-  std::vector<std::string> records;
-};
-
 // First user id >= from that belongs to partition p of n.
 UserId UserIn(PartitionId p, uint32_t n, UserId from = 1) {
   while (PartitionOfUser(from, n) != p) ++from;
   return from;
-}
-
-Event Ev(EventType t, OrderId id, UserId user, Side side = Side::kBuy, protocol::Price price = 0,
-         protocol::Qty qty = 0, int16_t code = 0) {
-  Event e;
-  e.type = t;
-  e.order_id = id;
-  e.user = user;
-  e.side = side;
-  e.price = price;
-  e.qty = qty;
-  e.code = code;
-  e.ts = 1000;
-  return e;
-}
-Event TradeEv(OrderId taker, UserId taker_user, OrderId maker, UserId maker_user, Side maker_side,
-              protocol::Price price, protocol::Qty qty) {
-  Event e = Ev(EventType::kTrade, taker, taker_user, maker_side, price, qty);
-  e.maker_id = maker;
-  e.maker_user = maker_user;
-  return e;
 }
 
 class PartitionTest : public ::testing::Test {
@@ -86,24 +60,7 @@ class PartitionTest : public ::testing::Test {
     ASSERT_TRUE(p_->CreateUser(alice_).ok());
     ASSERT_TRUE(p_->CreateUser(bob_).ok());
   }
-  PlaceOrderRequest Limit(UserId u, Side side, std::string qty, std::string price,
-                          std::string symbol = "BTCUSDT") {
-    PlaceOrderRequest r;
-    r.user = u;
-    r.symbol = std::move(symbol);
-    r.side = side;
-    r.type = OrderType::kLimit;
-    r.time_in_force = TimeInForce::kGtc;
-    r.quantity = std::move(qty);
-    r.price = std::move(price);
-    r.now = 500;
-    return r;
-  }
-  OrderId Place(const PlaceOrderRequest& r) {
-    auto res = p_->PlaceOrder(r);
-    EXPECT_TRUE(res.ok()) << (res.ok() ? "" : res.error().msg());
-    return res.ok() ? res.value().order.order_id : 0;
-  }
+  OrderId Place(const PlaceOrderRequest& r) { return partition_test::Place(*p_, r); }
   BalanceInfo Bal(UserId u, AssetId a) { return p_->Account(u).value().balances[a]; }
   OrderInfo Query(UserId u, OrderId id, std::string symbol = "BTCUSDT") {
     OrderRef ref{u, std::move(symbol), id, "", 0};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "partition_test_util.h"
 #include "xc/order_service/partition.h"
 #include "xc/order_service/user_events.h"
 
@@ -23,34 +24,12 @@ using protocol::Side;
 using protocol::TimeInForce;
 using protocol::UserId;
 
+using partition_test::Ev;
+using partition_test::MemJournal;
+using partition_test::RecordingLink;
+using partition_test::TradeEv;
+
 constexpr Amount U = kUnitsPerWhole;
-
-class NullLink : public EngineLink {
- public:
-  void Send(const protocol::Command&) override {}
-};
-
-Event Ev(EventType t, OrderId id, UserId user, protocol::Seq seq, protocol::Price price = 0,
-         protocol::Qty qty = 0, int16_t code = 0) {
-  Event e;
-  e.type = t;
-  e.order_id = id;
-  e.user = user;
-  e.price = price;
-  e.qty = qty;
-  e.code = code;
-  e.seq = seq;
-  e.ts = static_cast<protocol::Timestamp>(seq) * 1'000'000'000;
-  return e;
-}
-Event TradeEv(OrderId taker, UserId taker_user, OrderId maker, UserId maker_user, Side maker_side,
-              protocol::Price price, protocol::Qty qty, protocol::Seq seq) {
-  Event e = Ev(EventType::kTrade, taker, taker_user, seq, price, qty);
-  e.side = maker_side;
-  e.maker_id = maker;
-  e.maker_user = maker_user;
-  return e;
-}
 
 class UserEventsTest : public ::testing::Test {
  protected:
@@ -63,27 +42,23 @@ class UserEventsTest : public ::testing::Test {
     ASSERT_TRUE(p_->CreateUser(bob_).ok());
     p_->EnableUserEvents(true);
   }
+  // With a client order id ("buy-1", "sell-1") and at 0.5 s.
   PlaceOrderRequest Limit(UserId u, Side side, std::string qty, std::string price,
                           TimeInForce tif = TimeInForce::kGtc) {
-    PlaceOrderRequest r;
-    r.user = u;
-    r.symbol = "BTCUSDT";
-    r.side = side;
-    r.type = OrderType::kLimit;
+    PlaceOrderRequest r = partition_test::Limit(u, side, std::move(qty), std::move(price));
     r.time_in_force = tif;
-    r.quantity = std::move(qty);
-    r.price = std::move(price);
     r.new_client_order_id = side == Side::kBuy ? "buy-1" : "sell-1";
     r.now = 500'000'000;
     return r;
   }
-  OrderId Place(const PlaceOrderRequest& r) {
-    auto res = p_->PlaceOrder(r);
-    EXPECT_TRUE(res.ok()) << (res.ok() ? "" : res.error().msg());
-    return res.ok() ? res.value().order.order_id : 0;
-  }
-  void Batch(std::vector<Event> ev) {
-    p_->OnEngineEvents(0, ev.back().seq, ev.data(), ev.size());
+  OrderId Place(const PlaceOrderRequest& r) { return partition_test::Place(*p_, r); }
+  // One engine command's events: command `seq`, at `seq` seconds.
+  void Batch(protocol::Seq seq, std::vector<Event> ev) {
+    for (Event& e : ev) {
+      e.seq = seq;
+      e.ts = static_cast<protocol::Timestamp>(seq) * 1'000'000'000;
+    }
+    p_->OnEngineEvents(0, seq, ev.data(), ev.size());
   }
   std::vector<UserEvent> Take() {
     std::vector<UserEvent> out;
@@ -114,7 +89,7 @@ class UserEventsTest : public ::testing::Test {
   }
 
   SymbolTable table_;
-  NullLink link_;
+  RecordingLink link_;
   std::unique_ptr<Partition> p_;
   const UserId alice_ = 1, bob_ = 2;
 };
@@ -171,14 +146,14 @@ TEST_F(UserEventsTest, NewThenPartialTradeThenFillingTrade) {
     EXPECT_TRUE(r.is_working);
   }
   // Accepted: nothing new to report.
-  Batch({Ev(EventType::kAccepted, buy, alice_, 1, 4000000, 1000)});
+  Batch(1, {Ev(EventType::kAccepted, buy, alice_, Side::kBuy, 4000000, 1000)});
   EXPECT_TRUE(Take().empty());
 
   // Bob sells 0.004 into it: his NEW, then one command with both sides.
   const OrderId sell = Place(Limit(bob_, Side::kSell, "0.004", "40000"));
   ASSERT_EQ(Trace(Take()), "ER 2 sell-1 NEW/NEW | AP 2 BTC=0.996/0.004");
-  Batch({Ev(EventType::kAccepted, sell, bob_, 2, 4000000, 400),
-         TradeEv(sell, bob_, buy, alice_, Side::kBuy, 4000000, 400, 2)});
+  Batch(2, {Ev(EventType::kAccepted, sell, bob_, Side::kSell, 4000000, 400),
+            TradeEv(sell, bob_, buy, alice_, Side::kBuy, 4000000, 400)});
   ev = Take();
   // Taker 0.1% on 160 USDT = 0.16; maker 0.09% on 0.004 BTC = 0.0000036.
   ASSERT_EQ(Trace(ev),
@@ -209,7 +184,7 @@ TEST_F(UserEventsTest, NewThenPartialTradeThenFillingTrade) {
   }
 
   // A foreign taker fills the rest at 39999.
-  Batch({TradeEv(MakeOrderId(5, 1), 99, buy, alice_, Side::kBuy, 3999900, 600, 3)});
+  Batch(3, {TradeEv(MakeOrderId(5, 1), 99, buy, alice_, Side::kBuy, 3999900, 600)});
   ev = Take();
   ASSERT_EQ(Trace(ev), "ER 1 buy-1 TRADE/FILLED | AP 1 BTC=0.009991/0 USDT=600.006/0");
   const auto& f = std::get<ExecutionReport>(ev[0]);
@@ -221,11 +196,11 @@ TEST_F(UserEventsTest, NewThenPartialTradeThenFillingTrade) {
 TEST_F(UserEventsTest, CancelReportsTheOriginalClientId) {
   ASSERT_TRUE(p_->Credit(alice_, "USDT", 1000 * U, 1).ok());
   const OrderId buy = Place(Limit(alice_, Side::kBuy, "0.01", "40000"));
-  Batch({Ev(EventType::kAccepted, buy, alice_, 1, 4000000, 1000)});
+  Batch(1, {Ev(EventType::kAccepted, buy, alice_, Side::kBuy, 4000000, 1000)});
   Take();
   ASSERT_TRUE(p_->CancelOrder(OrderRef{alice_, "BTCUSDT", buy, "", 0}).ok());
   EXPECT_TRUE(Take().empty());  // until the engine confirms
-  Batch({Ev(EventType::kCancelled, buy, alice_, 2, 4000000, 1000, 1)});
+  Batch(2, {Ev(EventType::kCancelled, buy, alice_, Side::kBuy, 4000000, 1000, 1)});
   const auto ev = Take();
   ASSERT_EQ(Trace(ev), "ER 1 buy-1 CANCELED/CANCELED | AP 1 USDT=1000/0");
   const auto& r = std::get<ExecutionReport>(ev[0]);
@@ -233,7 +208,7 @@ TEST_F(UserEventsTest, CancelReportsTheOriginalClientId) {
   EXPECT_FALSE(r.is_working);
   EXPECT_EQ(r.working_time, 500'000'000);
   // A late duplicate changes nothing and reports nothing.
-  Batch({Ev(EventType::kCancelled, buy, alice_, 3, 4000000, 1000, 1)});
+  Batch(3, {Ev(EventType::kCancelled, buy, alice_, Side::kBuy, 4000000, 1000, 1)});
   EXPECT_TRUE(Take().empty());
 }
 
@@ -241,10 +216,10 @@ TEST_F(UserEventsTest, IocRemainderExpiresAfterItsTrade) {
   ASSERT_TRUE(p_->Credit(alice_, "USDT", 1000 * U, 1).ok());
   const OrderId buy = Place(Limit(alice_, Side::kBuy, "0.01", "40000", TimeInForce::kIoc));
   Take();
-  Batch({Ev(EventType::kAccepted, buy, alice_, 1, 4000000, 1000),
-         TradeEv(buy, alice_, MakeOrderId(3, 3), 77, Side::kSell, 4000000, 250, 1),
-         Ev(EventType::kExpired, buy, alice_, 1, 4000000, 750,
-            static_cast<int16_t>(protocol::ExpireReason::kIocRemainder))});
+  Batch(1, {Ev(EventType::kAccepted, buy, alice_, Side::kBuy, 4000000, 1000),
+            TradeEv(buy, alice_, MakeOrderId(3, 3), 77, Side::kSell, 4000000, 250),
+            Ev(EventType::kExpired, buy, alice_, Side::kBuy, 4000000, 750,
+               static_cast<int16_t>(protocol::ExpireReason::kIocRemainder))});
   const auto ev = Take();
   ASSERT_EQ(Trace(ev),
             "ER 1 buy-1 TRADE/PARTIALLY_FILLED | ER 1 buy-1 EXPIRED/EXPIRED"
@@ -260,8 +235,8 @@ TEST_F(UserEventsTest, EngineRejectAndSelfTradePrevention) {
   r.time_in_force.reset();
   const OrderId id = Place(r);
   Take();
-  Batch({Ev(EventType::kRejected, id, alice_, 1, 0, 0,
-            static_cast<int16_t>(protocol::RejectCode::kWouldTakeLiquidity))});
+  Batch(1, {Ev(EventType::kRejected, id, alice_, Side::kBuy, 0, 0,
+               static_cast<int16_t>(protocol::RejectCode::kWouldTakeLiquidity))});
   auto ev = Take();
   ASSERT_EQ(Trace(ev), "ER 1 buy-1 REJECTED/REJECTED | AP 1 USDT=1000/0");
   EXPECT_EQ(std::get<ExecutionReport>(ev[0]).reject_reason, "WOULD_TAKE_LIQUIDITY");
@@ -269,19 +244,15 @@ TEST_F(UserEventsTest, EngineRejectAndSelfTradePrevention) {
 
   const OrderId b = Place(Limit(alice_, Side::kBuy, "0.01", "40000"));
   Take();
-  Batch({Ev(EventType::kAccepted, b, alice_, 2, 4000000, 1000),
-         Ev(EventType::kExpired, b, alice_, 2, 4000000, 1000,
-            static_cast<int16_t>(protocol::ExpireReason::kSelfTradePrevention))});
+  Batch(2, {Ev(EventType::kAccepted, b, alice_, Side::kBuy, 4000000, 1000),
+            Ev(EventType::kExpired, b, alice_, Side::kBuy, 4000000, 1000,
+               static_cast<int16_t>(protocol::ExpireReason::kSelfTradePrevention))});
   ev = Take();
   ASSERT_EQ(Trace(ev), "ER 1 buy-1 TRADE_PREVENTION/EXPIRED_IN_MATCH | AP 1 USDT=1000/0");
 }
 
 TEST_F(UserEventsTest, ReplayProducesNothing) {
-  class Mem : public PartitionJournal {
-   public:
-    void Append(std::string_view r) override { records.emplace_back(r); }
-    std::vector<std::string> records;
-  } journal;
+  MemJournal journal;
   Partition src(0, 1, &table_, nullptr, nullptr, &journal);
   ASSERT_TRUE(src.CreateUser(alice_).ok());
   ASSERT_TRUE(src.Credit(alice_, "USDT", 1000 * U, 1).ok());

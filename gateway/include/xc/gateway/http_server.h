@@ -77,7 +77,11 @@
 //   - receives text messages into its WsHandler, on its I/O thread;
 //   - sends what WsSession::Send queues (any thread; posted to its thread),
 //     in order, at most ws_max_queue messages queued: one more closes the
-//     session with 1008 (policy violation) "slow consumer";
+//     session with 1008 (policy violation) "slow consumer". What is queued
+//     when a write can start goes out as one batch: the server frames the
+//     messages itself (text, unmasked, never compressed: permessage-deflate
+//     is not offered) and writes them together, so a burst costs one socket
+//     write, not one per message;
 //   - is pinged every ws_ping_interval (Binance: 20 s) and closed when
 //     nothing (a frame, a ping or a pong) arrived for ws_pong_timeout
 //     (Binance: 1 minute); a client's pings are answered (Beast does it);
