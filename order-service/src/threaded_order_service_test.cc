@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "partition_test_util.h"
 
 namespace xc::order_service {
 namespace {
@@ -164,14 +165,7 @@ class ThreadedOrderServiceTest : public ::testing::TestWithParam<bool> {
     ASSERT_TRUE(s->ok()) << *s;
   }
   PlaceOrderRequest Buy(protocol::UserId u, std::string qty, std::string price) {
-    PlaceOrderRequest r;
-    r.user = u;
-    r.symbol = "BTCUSDT";
-    r.side = Side::kBuy;
-    r.type = OrderType::kLimit;
-    r.time_in_force = protocol::TimeInForce::kGtc;
-    r.quantity = std::move(qty);
-    r.price = std::move(price);
+    PlaceOrderRequest r = partition_test::Limit(u, Side::kBuy, std::move(qty), std::move(price));
     r.now = 1000;
     return r;
   }
