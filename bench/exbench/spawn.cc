@@ -87,9 +87,12 @@ bool ParseCpuList(const std::string& s, std::vector<int>* cpus) {
 }
 
 bool SpawnExchange(const SpawnOptions& o, SpawnedExchange* ex, std::string* error) {
-  char tmpl[] = "/tmp/exbench-XXXXXX";
-  if (!::mkdtemp(tmpl)) {
-    *error = std::string("mkdtemp: ") + std::strerror(errno);
+  // $TMPDIR (e.g. a tmpfs, to take the disk out of a run) or /tmp.
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") +
+                     "/exbench-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) {
+    *error = "mkdtemp " + tmpl + ": " + std::strerror(errno);
     return false;
   }
   ex->dir = tmpl;
