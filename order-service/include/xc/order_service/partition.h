@@ -307,10 +307,10 @@ class Partition {
   };
   struct User {
     std::vector<Balance> balances;
-    std::vector<protocol::OrderId> orders;  // admission order
-    // A deque and a node map: history grows without bound, and relocating
+    // Deques and a node map: history grows without bound, and relocating
     // all of it when a vector or flat table doubles stalls the partition
     // (see orders_).
+    std::deque<protocol::OrderId> orders;  // admission order
     std::deque<Trade> trades;
     absl::btree_set<protocol::OrderId> open;
     // client order id -> the latest order with it (open or not).
