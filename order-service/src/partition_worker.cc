@@ -37,7 +37,9 @@ void PartitionWorker::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void PartitionWorker::Run(Task task) {
+void PartitionWorker::Run(Task task) { RunTask(std::move(task), /*engine_events=*/false); }
+
+void PartitionWorker::RunTask(Task task, bool engine_events) {
   // Backpressure: the engine is behind (its input ring is full). Wait here,
   // holding nothing, rather than queue without bound; the worker's thread
   // keeps forwarding meanwhile.
@@ -52,9 +54,12 @@ void PartitionWorker::Run(Task task) {
   bool forwarded = false;
   ++uncommitted_;
   PublishBacklog();
-  // Checks of batches already durable may answer from what this task did
-  // (engine events); this task's own checks wait for its commit.
-  RunChecks();
+  // Checks of batches already durable may answer from engine events (and
+  // only from them, or from time: see Check); this task's own checks wait
+  // for its commit. Not after other tasks: scanning every pending check
+  // after every request cost more as the backlog grew (the more in flight,
+  // the more checks, the slower each request).
+  if (engine_events) RunChecks(0);
   if (group_commit_) {
     if (worker_waiting_) {
       worker_waiting_ = false;
@@ -75,9 +80,11 @@ void PartitionWorker::Run(Task task) {
 
 void PartitionWorker::RunEvents(uint32_t stream, protocol::Seq through,
                                 const protocol::Event* events, size_t n) {
-  Run([stream, through, events, n](PartitionWorker&, Partition& p) {
-    p.OnEngineEvents(stream, through, events, n);
-  });
+  RunTask(
+      [stream, through, events, n](PartitionWorker&, Partition& p) {
+        p.OnEngineEvents(stream, through, events, n);
+      },
+      /*engine_events=*/true);
 }
 
 bool PartitionWorker::Commit(std::unique_lock<std::mutex>& l) {
@@ -117,8 +124,10 @@ bool PartitionWorker::Commit(std::unique_lock<std::mutex>& l) {
       }
       break;
     }
+    // The checks this batch made durable; older ones wait for events.
+    const uint64_t before = durable_gen_;
     durable_gen_ = batch_.gen;
-    RunChecks();
+    RunChecks(before);
     cycles_.fetch_add(1, std::memory_order_relaxed);
     if (unsent_count_.load(std::memory_order_relaxed) != 0 && worker_waiting_) {
       // The engine is full: the worker's thread retries.
@@ -143,10 +152,12 @@ size_t PartitionWorker::Forward() {
   return sent;
 }
 
-void PartitionWorker::RunChecks() {
+void PartitionWorker::RunChecks(uint64_t after_gen) {
+  // checks_ is in batch order: skip the prefix of batches up to after_gen.
+  size_t keep = checks_.size();
+  while (keep > 0 && checks_[keep - 1].gen > after_gen) --keep;
   // A check may add checks (they belong to the open batch and stay).
-  size_t keep = 0;
-  for (size_t i = 0; i < checks_.size(); ++i) {
+  for (size_t i = keep; i < checks_.size(); ++i) {
     if (checks_[i].gen <= durable_gen_ && checks_[i].check(partition_)) continue;
     if (keep != i) checks_[keep] = std::move(checks_[i]);
     ++keep;
@@ -207,7 +218,7 @@ void PartitionWorker::Loop() {
       worker_waiting_ = true;
       if (cv_.wait_for(l, kCheckInterval) == std::cv_status::timeout) {
         worker_waiting_ = false;
-        RunChecks();
+        RunChecks(0);
         Unlock(l);
         l.lock();
       }

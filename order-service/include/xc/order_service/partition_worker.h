@@ -20,10 +20,10 @@
 //   4. the pending checks run: each answers a waiting caller once its
 //      condition holds (the engine confirmed the order, the cancel ended it)
 //      and is dropped when it returns true. A check runs only once the batch
-//      of the task that added it is durable; after that, every Run runs it
-//      again (an engine event batch may be what it waits for: engine events
-//      are durable in the engine's journal before they are published, so
-//      answering from them needs no sync of ours).
+//      of the task that added it is durable; after that, every batch of
+//      engine events runs it again (what it waits for comes with them:
+//      engine events are durable in the engine's journal before they are
+//      published, so answering from them needs no sync of ours).
 // Who commits: one thread at a time, batch after batch, holding the mutex
 // only to take a batch out and to finish it (so no thread waits for the mutex
 // while its holder is in a system call). Without fdatasync (no log, or sync
@@ -84,8 +84,10 @@ namespace xc::order_service {
 class PartitionWorker final : private EngineLink {
  public:
   using Task = std::function<void(PartitionWorker&, Partition&)>;
-  // Runs once its task's batch is durable, then at every later commit until
-  // it returns true (then it is removed).
+  // Runs once its task's batch is durable, then after every later batch of
+  // engine events (RunEvents) and every kCheckInterval, until it returns true
+  // (then it is removed). So what it waits for must come with engine events
+  // (an order confirmed, ended) or with time (a deadline).
   using Check = std::function<bool(Partition&)>;
   using Deferred = absl::AnyInvocable<void() &&>;
 
@@ -133,7 +135,7 @@ class PartitionWorker final : private EngineLink {
   void RunEvents(uint32_t stream, protocol::Seq through, const protocol::Event* events,
                  size_t n);
   // From a task or check: `check` runs once this task's batch is durable,
-  // and after every later commit until it returns true.
+  // and then as Check says until it returns true.
   void AddCheck(Check check) { checks_.push_back({open_gen_, std::move(check)}); }
   // From a task or check: `fn` runs on this thread once the mutex is
   // released (answers to callers go this way).
@@ -225,8 +227,12 @@ class PartitionWorker final : private EngineLink {
   // The committer, without the mutex: forwards queued commands until the
   // engine refuses one; returns how many went.
   size_t Forward();
-  // Runs the checks of durable batches, removing those that return true.
-  void RunChecks();
+  // Runs the checks of durable batches after `after_gen`, removing those
+  // that return true.
+  void RunChecks(uint64_t after_gen);
+  // Run; engine_events: the task applies engine events (so every durable
+  // check may have become ready).
+  void RunTask(Task task, bool engine_events);
   // Releases `l`, calls EngineLink::Flush if `flush`, and runs what was
   // deferred under `l`.
   void Unlock(std::unique_lock<std::mutex>& l, bool flush = false);
