@@ -18,10 +18,6 @@ PartitionWorker::PartitionWorker(PartitionId id, uint32_t num_partitions,
 PartitionWorker::~PartitionWorker() { Stop(); }
 
 void PartitionWorker::Start() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    started_ = true;
-  }
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "xc-partition");
     Loop();
@@ -61,10 +57,7 @@ void PartitionWorker::RunTask(Task task, bool engine_events) {
   // the more checks, the slower each request).
   if (engine_events) RunChecks(0);
   if (group_commit_) {
-    if (worker_waiting_) {
-      worker_waiting_ = false;
-      cv_.notify_one();
-    }
+    WakeWorker();
   } else if (!committing_) {
     forwarded = Commit(l);
     // Pending checks need the worker's timed runs (deadlines); it sleeps
@@ -129,11 +122,8 @@ bool PartitionWorker::Commit(std::unique_lock<std::mutex>& l) {
     durable_gen_ = batch_.gen;
     RunChecks(before);
     cycles_.fetch_add(1, std::memory_order_relaxed);
-    if (unsent_count_.load(std::memory_order_relaxed) != 0 && worker_waiting_) {
-      // The engine is full: the worker's thread retries.
-      worker_waiting_ = false;
-      cv_.notify_one();
-    }
+    // The engine is full: the worker's thread retries.
+    if (unsent_count_.load(std::memory_order_relaxed) != 0) WakeWorker();
   }
   PublishBacklog();
   committing_ = false;

@@ -261,16 +261,6 @@ size_t Core::PumpOnce() {
   return got;
 }
 
-bool Core::TryAcquirePump() {
-  uint32_t free = 0;
-  return pumping_.compare_exchange_strong(free, 1, std::memory_order_seq_cst);
-}
-
-void Core::ReleasePump() {
-  pumping_.store(0, std::memory_order_seq_cst);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-}
-
 void Core::PumpLoop() {
   pump_buf_.reserve(2 * 8192);
   int idle = 0;
@@ -280,12 +270,12 @@ void Core::PumpLoop() {
     const bool stop = stop_pump_.load(std::memory_order_acquire);
     size_t got = 0;
     // The role may be with a thread that drove the engine itself (Flush).
-    if (TryAcquirePump()) {
+    if (pump_role_.TryAcquire()) {
       got = PumpOnce();
       // Done: keep the role, so no Flush pumps after Stop (which then reads
       // the pump's state).
       if (got == 0 && stop && pump_buf_.empty()) return;
-      ReleasePump();
+      pump_role_.Release();
     }
     if (got != 0) {
       idle = 0;
@@ -301,7 +291,7 @@ void Core::PumpLoop() {
       // it left events; Stop wakes us.
       events_bell_.Sleep([this] {
         return stop_pump_.load(std::memory_order_acquire) ||
-               (runner_->HasEvents() && pumping_.load(std::memory_order_seq_cst) == 0);
+               (runner_->HasEvents() && !pump_role_.held());
       });
     } else {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
@@ -315,12 +305,10 @@ void Core::Flush() {
   // events settled and answered here: no thread hand-off for the order when
   // nobody else is busy with the engine or the events.
   runner_->Drive();
-  // Before taking the role: see ShardRunner::Drive, the same protocol.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!TryAcquirePump()) return;  // the holder sees our events when it lets go
+  if (!pump_role_.TryAcquire()) return;  // the holder sees our events when it lets go
   // Bounded, as Drive: a steady stream is the pump thread's.
   for (int rounds = 0; rounds < 64 && PumpOnce() != 0;) ++rounds;
-  ReleasePump();
+  pump_role_.Release();
   if (runner_->HasEvents()) events_bell_.Ring();
 }
 

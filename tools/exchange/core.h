@@ -172,11 +172,8 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
  private:
   void PumpLoop();
   // One poll of the runner's events, settled and fed to market data; returns
-  // how many were polled. REQUIRES: the pump role (TryAcquirePump).
+  // how many were polled. REQUIRES: pump_role_.
   size_t PumpOnce();
-  // The pump role: the pump thread, or a thread in Flush; one at a time.
-  bool TryAcquirePump();
-  void ReleasePump();
   // Splits complete groups [0, n) by owning partition and posts them.
   void Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through);
 
@@ -195,7 +192,8 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
   protocol::Seq through_ = 0;          // pump: the last complete group's seq
   std::vector<std::vector<protocol::Event>> scratch_;  // pump: per partition
   std::vector<protocol::Event> pump_buf_;              // pump: polled, not yet whole
-  std::atomic<uint32_t> pumping_{0};                   // the pump role
+  // The pump role: the pump thread, or a thread in Flush; one at a time.
+  engine::node::Role pump_role_;
 
   std::atomic<protocol::UserId> next_user_{1};
   std::thread pump_;

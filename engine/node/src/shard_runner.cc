@@ -36,7 +36,7 @@ absl::Status ShardRunner::Start() {
     }
   }
   stop_requested_.store(false, std::memory_order_relaxed);
-  agent_.store(0, std::memory_order_relaxed);
+  agent_.Reset();
   std::promise<absl::Status> started;
   std::future<absl::Status> result = started.get_future();
   thread_ = std::thread([this, &started] {
@@ -75,7 +75,7 @@ void ShardRunner::Run(std::promise<absl::Status>* started) {
   IdleStrategy idle(options_.wait, &bell_);
   for (;;) {
     // The agent role may be with a producer (Drive); then this cycle is idle.
-    if (!TryAcquireAgent()) {
+    if (!agent_.TryAcquire()) {
       idle.Idle(0, [this] { return SharedHasWork(); });
       continue;
     }
@@ -89,7 +89,7 @@ void ShardRunner::Run(std::promise<absl::Status>* started) {
     }
     // Done: keep the role, so no producer's Drive runs after Stop returns.
     if (done) break;
-    ReleaseAgent();
+    agent_.Release();
     idle.Idle(work, [this] { return SharedHasWork(); });
   }
 }
@@ -98,18 +98,17 @@ bool ShardRunner::SharedHasWork() {
   if (stop_requested_.load(std::memory_order_acquire)) return true;
   // HasWork reads the agent's state: only with the role. A producer holding
   // it rings this thread if it leaves work (Drive).
-  if (!TryAcquireAgent()) return false;
+  if (!agent_.TryAcquire()) return false;
   const bool work = HasWork();
-  ReleaseAgent();
+  agent_.Release();
   return work;
 }
 
 int ShardRunner::Drive() {
-  // Before taking the role: a producer's command is in the ring (the caller
-  // pushed it) before its attempt, and the holder looks at the ring after it
-  // lets the role go (ReleaseAgent's fence), so one of the two sees it.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (stop_requested_.load(std::memory_order_acquire) || !TryAcquireAgent()) {
+  // The caller's command is in the ring before its attempt, and a holder
+  // looks at the ring after it lets the role go (Role), so one of the two
+  // sees it.
+  if (stop_requested_.load(std::memory_order_acquire) || !agent_.TryAcquire()) {
     if (stop_requested_.load(std::memory_order_acquire)) bell_.Ring();
     return 0;
   }
@@ -122,7 +121,7 @@ int ShardRunner::Drive() {
     total += w;
   }
   const bool left = HasWork();
-  ReleaseAgent();
+  agent_.Release();
   if (left || !input_.empty_approx()) bell_.Ring();
   return total;
 }

@@ -233,6 +233,12 @@ class PartitionWorker final : private EngineLink {
   // Run; engine_events: the task applies engine events (so every durable
   // check may have become ready).
   void RunTask(Task task, bool engine_events);
+  // Under the mutex: wakes the worker's thread if it waits.
+  void WakeWorker() {
+    if (!worker_waiting_) return;
+    worker_waiting_ = false;
+    cv_.notify_one();
+  }
   // Releases `l`, calls EngineLink::Flush if `flush`, and runs what was
   // deferred under `l`.
   void Unlock(std::unique_lock<std::mutex>& l, bool flush = false);
@@ -252,7 +258,6 @@ class PartitionWorker final : private EngineLink {
   std::mutex mu_;
   std::condition_variable cv_;  // wakes the worker's thread
   // Guarded by mu_ (with partition_):
-  bool started_ = false;
   bool stop_ = false;
   bool committing_ = false;      // a thread is in Commit (or forwarding)
   bool worker_waiting_ = false;  // the worker's thread sleeps on cv_

@@ -327,17 +327,6 @@ class ShardRunner {
   bool HasWork();
   // HasWork for the runner thread, which may not hold the agent role.
   bool SharedHasWork();
-  // The agent role (Drive): 0 free, 1 held. The runner thread takes it
-  // around each duty cycle; while another thread holds it, the runner thread
-  // finds no work and may sleep (the holder rings it if it leaves some).
-  bool TryAcquireAgent() {
-    uint32_t free = 0;
-    return agent_.compare_exchange_strong(free, 1, std::memory_order_seq_cst);
-  }
-  void ReleaseAgent() {
-    agent_.store(0, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-  }
   // DoWork, ringing events_bell or not.
   int DoWorkRinging(bool ring_events);
   // DoWork without the doorbells.
@@ -384,7 +373,10 @@ class ShardRunner {
   // disturb the rings' index lines.
   alignas(64) std::atomic<uint64_t> commands_applied_{0};
   std::atomic<uint64_t> events_published_{0};
-  std::atomic<uint32_t> agent_{0};
+  // The agent role (Drive). The runner thread takes it around each duty
+  // cycle; while another thread holds it, the runner thread finds no work
+  // and may sleep (the holder rings it if it leaves some).
+  Role agent_;
   // 1 while the last publish found the output ring too full (agent writes,
   // the consumer reads in AfterPoll).
   std::atomic<uint32_t> output_blocked_{0};

@@ -102,6 +102,32 @@ class Doorbell {
   std::atomic<uint64_t> sleeps_{0};  // written by the consumer only
 };
 
+// Role: a duty that one thread at a time performs, taken by whichever thread
+// gets there first (run to completion: the shard's agent role, the event
+// pump's role). A thread that fails to take it relies on the holder, so the
+// holder must look for work again after Release (release, then look); with
+// the seq_cst fences here, a producer that published work and then failed
+// TryAcquire is seen by the holder's look after Release.
+// Thread safety: any thread. Cost: one CAS / one store and fence; no syscall.
+class Role {
+ public:
+  bool TryAcquire() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // the caller's work first
+    uint32_t free = 0;
+    return held_.compare_exchange_strong(free, 1, std::memory_order_seq_cst);
+  }
+  void Release() {
+    held_.store(0, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // then the holder looks
+  }
+  bool held() const { return held_.load(std::memory_order_seq_cst) != 0; }
+  // Frees a role kept by a stopped holder. REQUIRES: nobody uses it.
+  void Reset() { held_.store(0, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint32_t> held_{0};
+};
+
 // IdleStrategy applies a WaitStrategy in an agent loop:
 //   while (running) { int w = agent.DoWork(); idle.Idle(w, has_work); }
 // Idle(w > 0) resets the backoff and returns at once.
