@@ -32,10 +32,18 @@ absl::Status JournalWriterThread::Start() {
     }
     started.set_value(absl::OkStatus());  // `started` is dead after this
     uint32_t idle = 0;
+    // Under "none" the runner holds no events for durability, so nobody
+    // waits for durable_seq: ringing it would wake an idle runner for
+    // nothing after every write. A failure is still rung (it stops the shard).
+    const bool ring_durable = writer_->options().policy.mode != DurabilityPolicy::Mode::kNone;
     while (!stop_.load(std::memory_order_acquire)) {
       const protocol::Seq durable = writer_->durable_seq();
+      const bool failed = writer_->failed();
       const int work = writer_->DoWork();
-      if (durable_bell_ != nullptr && writer_->durable_seq() != durable) durable_bell_->Ring();
+      if (durable_bell_ != nullptr &&
+          ((ring_durable && writer_->durable_seq() != durable) || writer_->failed() != failed)) {
+        durable_bell_->Ring();
+      }
       if (work != 0) {
         idle = 0;
         continue;

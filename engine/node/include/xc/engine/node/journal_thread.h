@@ -48,7 +48,8 @@ class JournalWriterThread {
   }
   // `bell` is rung whenever the writer's durable_seq advanced (the shard
   // runner's doorbell, so a runner holding events for durability can sleep
-  // until they are releasable). REQUIRES: not running.
+  // until they are releasable), except under policy "none", where no events
+  // are held; and when the writer fails. REQUIRES: not running.
   void NotifyOnDurable(Doorbell* bell) { durable_bell_ = bell; }
 
  private:
