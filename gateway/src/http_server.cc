@@ -20,6 +20,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -56,6 +57,17 @@ void HttpResponse::Clear() {
   status_ = 200;
   body_.clear();
   num_headers_ = 0;
+  deferred_ = false;
+}
+
+HttpDeferred HttpResponse::Defer() {
+  assert(defer_target_ != nullptr && !deferred_);
+  deferred_ = true;
+  return HttpDeferred(defer_target_->Keep(), request_);
+}
+
+void HttpDeferred::Complete(int status, std::string_view body) const {
+  if (target_ != nullptr) target_->Finish(request_, status, std::string(body));
 }
 
 namespace {
@@ -82,6 +94,10 @@ struct WsRoute {
 };
 
 constexpr size_t kReadChunk = 8 * 1024;
+// How long a deferred response may take (HttpResponse::Defer) before the
+// connection is closed: longer than the order service's own timeout, whose
+// -1007 answer should reach the client first.
+constexpr std::chrono::seconds kDeferredTimeout{15};
 
 void AppendUint(uint64_t v, std::string* out) {
   char buf[24];
@@ -635,6 +651,7 @@ class WsConnection : public ConnectionBase,
 // is the plain code with nothing added.
 template <typename Stream>
 class Connection : public ConnectionBase,
+                   public internal::DeferTarget,
                    public std::enable_shared_from_this<Connection<Stream>> {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
@@ -848,7 +865,15 @@ class Connection : public ConnectionBase,
       } else {
         try {
           const auto& icpt = w_->impl->interceptor;
+          response_.BindDeferral(this, ++requests_);
           if (!icpt || icpt(req, response_)) (*handler)(req, response_);
+          if (response_.deferred()) {
+            // The answer comes through Finish; until then this connection
+            // reads nothing more (one request at a time, as HTTP/1.1 wants).
+            deferred_ = Deferred{requests_, endpoint, keep_alive, http10, t0};
+            deadline_ = w_->Deadline(kDeferredTimeout);
+            return;
+          }
         } catch (const std::exception&) {
           // A handler bug must not take the server down; the client sees
           // Binance's "unknown error" (execution status unknown).
@@ -859,13 +884,38 @@ class Connection : public ConnectionBase,
         }
       }
     }
-    if (observer != nullptr) {
+    Answer(endpoint, t0, keep_alive, http10);
+  }
+
+  // Reports the request to the observer and writes response_.
+  void Answer(uint32_t endpoint, std::chrono::steady_clock::time_point t0, bool keep_alive,
+              bool http10) {
+    if (scaling::RequestObserver* const observer = w_->impl->observer; observer != nullptr) {
       observer->OnRequest(endpoint, response_.status(),
                           std::chrono::duration_cast<std::chrono::nanoseconds>(
                               std::chrono::steady_clock::now() - t0)
                               .count());
     }
     Respond(keep_alive && !ServerStopping(), http10);
+  }
+
+  // internal::DeferTarget. Any thread.
+  void Finish(uint64_t request, int status, std::string body) override {
+    asio::post(w_->ioc, [self = this->shared_from_this(), request, status,
+                         body = std::move(body)]() mutable {
+      self->OnDeferredAnswer(request, status, std::move(body));
+    });
+  }
+  std::shared_ptr<internal::DeferTarget> Keep() override { return this->shared_from_this(); }
+
+  // On the I/O thread: the deferred answer to request `request`, unless the
+  // connection closed (timeout, stop) or it was answered already.
+  void OnDeferredAnswer(uint64_t request, int status, std::string body) {
+    if (closed_ || state_ != State::kHandling || request != deferred_.request) return;
+    deferred_.request = 0;
+    response_.set_status(status);
+    response_.body() = std::move(body);
+    Answer(deferred_.endpoint, deferred_.t0, deferred_.keep_alive, deferred_.http10);
   }
 
   // Hands the stream to a new WebSocket session if the acceptor takes it;
@@ -991,6 +1041,15 @@ class Connection : public ConnectionBase,
   HttpResponse response_;
   std::string out_;  // serialized response; capacity reused
   bool keep_alive_ = true;
+  uint64_t requests_ = 0;  // handler calls so far: numbers deferred answers
+  // The request waiting for its deferred answer (request 0: none).
+  struct Deferred {
+    uint64_t request = 0;
+    uint32_t endpoint = 0;
+    bool keep_alive = false;
+    bool http10 = false;
+    std::chrono::steady_clock::time_point t0;
+  } deferred_;
 };
 
 void Worker::Add(ConnectionBase* c) {

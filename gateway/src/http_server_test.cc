@@ -25,6 +25,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -267,6 +268,89 @@ TEST_F(HttpServerTest, GracefulStopFinishesInFlightRequestAndClosesIdle) {
   EXPECT_EQ(server_->open_connections(), 0u);
   TestClient late(port);
   EXPECT_FALSE(late.connected());
+}
+
+// A handler that defers its answer leaves its (only) I/O thread free for
+// other connections; the answer, completed from another thread, carries the
+// headers added before Defer, and the connection then serves its next
+// request. Only the first Complete counts; the answer to a client that hung
+// up closes its connection.
+TEST_F(HttpServerTest, DeferredResponseIsCompletedFromAnotherThread) {
+  std::mutex mu;
+  std::vector<HttpDeferred> waiting;
+  StartServer({}, [&](HttpServer& s) {
+    s.Route("GET", "/later", [&](const HttpRequest&, HttpResponse& r) {
+      r.AddHeader("X-Before", "yes");
+      r.body() = "dropped";
+      std::lock_guard<std::mutex> l(mu);
+      waiting.push_back(r.Defer());
+    });
+  });
+  auto take = [&] {
+    for (int i = 0; i < 5000; ++i) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (!waiting.empty()) {
+          HttpDeferred d = waiting.front();
+          waiting.erase(waiting.begin());
+          return d;
+        }
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    return HttpDeferred();
+  };
+  TestClient a(server_->port());
+  ASSERT_TRUE(a.Send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n"));
+  HttpDeferred d = take();
+  ASSERT_TRUE(d.valid());
+  // The one I/O thread is not waiting for it.
+  TestClient b(server_->port());
+  EXPECT_EQ(b.Request("GET", "/ok").body, "{}");
+  std::thread([d] { d.Complete(201, R"({"late":true})"); }).join();
+  TestResponse r = a.Read();
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.body, R"({"late":true})");
+  EXPECT_EQ(r.header("x-before"), "yes");
+  EXPECT_EQ(r.header("connection"), "");
+  d.Complete(500, "{}");  // a second answer to the same request: dropped
+  EXPECT_EQ(a.Request("GET", "/echo?next").body, "GET|/echo|next|||");
+
+  {
+    TestClient c(server_->port());
+    ASSERT_TRUE(c.Send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n"));
+    d = take();
+    ASSERT_TRUE(d.valid());
+  }  // the client hangs up before the answer
+  // A connection waiting for its answer reads nothing, so it learns of the
+  // hang-up when the answer is written; then it closes.
+  d.Complete(200, "{}");
+  for (int i = 0; i < 2000 && server_->open_connections() > 2; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(server_->open_connections(), 2u);
+  EXPECT_EQ(a.Request("GET", "/ok").body, "{}");
+}
+
+// Stop() lets a deferred request finish within the grace period; its answer
+// closes the connection.
+TEST_F(HttpServerTest, GracefulStopWaitsForADeferredAnswer) {
+  std::promise<HttpDeferred> deferred;
+  server_ = std::make_unique<HttpServer>(HttpServerOptions{});
+  server_->Route("GET", "/later",
+                 [&](const HttpRequest&, HttpResponse& r) { deferred.set_value(r.Defer()); });
+  ASSERT_FALSE(server_->Start());
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.Send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n"));
+  HttpDeferred d = deferred.get_future().get();
+  std::thread stopper([&] { server_->Stop(); });
+  while (!server_->stopping()) std::this_thread::yield();
+  d.Complete(200, R"({"done":true})");
+  TestResponse r = c.Read();
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.body, R"({"done":true})");
+  EXPECT_EQ(r.header("connection"), "close");
+  stopper.join();
+  EXPECT_EQ(server_->open_connections(), 0u);
 }
 
 TEST_F(HttpServerTest, SeveralIoThreadsServeConcurrentClients) {

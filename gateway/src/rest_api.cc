@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <charconv>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -474,19 +473,18 @@ const RestApi::KeyEntry* RestApi::Authenticate(const HttpRequest& req,
 
 namespace {
 
-// The answer to a request that waits: filled by the Reply (any thread),
-// read by the waiting I/O thread. Shared, so a Reply that comes after the
-// wait gave up writes into live memory.
-struct PendingAnswer {
+// A signed request's answer, which may come from any thread: while the
+// endpoint call is still running (a bad parameter, or an order the calling
+// thread completed itself) it is written into the response directly;
+// afterwards through the deferred response, so the I/O thread never waits.
+struct SignedAnswer {
   std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
+  bool returned = false;  // the endpoint call returned; `later` is set
+  bool answered = false;
   int status = 0;
   std::string body;
+  HttpDeferred later;
 };
-
-// Longer than the order service's own timeout (its -1007 answer wins).
-constexpr std::chrono::seconds kSignedWait{15};
 
 }  // namespace
 
@@ -494,20 +492,28 @@ void RestApi::ServeSigned(SignedEndpoint endpoint, const HttpRequest& req,
                           HttpResponse& resp) const {
   const KeyEntry* key = Authenticate(req, resp);
   if (key == nullptr) return;
-  auto answer = std::make_shared<PendingAnswer>();
+  auto answer = std::make_shared<SignedAnswer>();
   (this->*endpoint)(*key, tl_params, [answer](int status, std::string_view body) {
-    std::lock_guard<std::mutex> l(answer->mu);
-    answer->status = status;
-    answer->body.assign(body);
-    answer->done = true;
-    answer->cv.notify_all();
+    std::unique_lock<std::mutex> l(answer->mu);
+    if (answer->answered) return;
+    answer->answered = true;
+    if (!answer->returned) {
+      answer->status = status;
+      answer->body.assign(body);
+      return;
+    }
+    HttpDeferred later = std::move(answer->later);
+    l.unlock();
+    later.Complete(status, body);
   });
-  std::unique_lock<std::mutex> l(answer->mu);
-  if (!answer->cv.wait_for(l, kSignedWait, [&] { return answer->done; })) {
-    return SetError(ApiError(ErrorId::kTimeout), resp);
+  std::lock_guard<std::mutex> l(answer->mu);
+  answer->returned = true;
+  if (answer->answered) {
+    resp.set_status(answer->status);
+    resp.body().swap(answer->body);
+  } else {
+    answer->later = resp.Defer();
   }
-  resp.set_status(answer->status);
-  resp.body().assign(answer->body);
 }
 
 std::optional<ApiError> RestApi::SymbolParam(const RequestParams& p,

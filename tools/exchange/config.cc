@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -165,6 +166,10 @@ absl::Status SetKey(ExchangeConfig* c, std::string_view key, std::string_view v)
   } else if (key == "port") {
     return ParseNumber<uint16_t>(key, v, 0, 65535, &c->port);
   } else if (key == "http_io_threads") {
+    if (v == "auto") {
+      c->http_io_threads = 0;
+      return absl::OkStatus();
+    }
     return ParseNumber<int>(key, v, 1, 64, &c->http_io_threads);
   } else if (key == "drain_grace_ms") {
     return ParseNumber<int>(key, v, 0, 600'000, &c->drain_grace_ms);
@@ -263,31 +268,10 @@ absl::StatusOr<ExchangeConfig> ParseConfig(std::string_view text) {
   return c;
 }
 
-const std::vector<std::string>& EnvOverrideNames() {
-  static const std::vector<std::string> kNames = {"XC_LISTEN_ADDR",
-                                                  "XC_PORT",
-                                                  "XC_ADMIN_ADDR",
-                                                  "XC_ADMIN_PORT",
-                                                  "XC_DATA_DIR",
-                                                  "XC_TLS_CERT_FILE",
-                                                  "XC_TLS_KEY_FILE",
-                                                  "XC_DRAIN_GRACE_MS",
-                                                  "XC_RATE_LIMIT_ORDERS_PER_10S",
-                                                  "XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN",
-                                                  "XC_RATE_LIMIT_ORDERS_PER_DAY",
-                                                  "XC_RATE_LIMIT_BAN_AFTER_VIOLATIONS",
-                                                  "XC_CIRCUIT_BREAKER_ORDERS_PER_SEC",
-                                                  "RATE_LIMIT_ORDERS_PER_SEC",
-                                                  "RATE_LIMIT_READS_PER_SEC",
-                                                  "CIRCUIT_BREAKER_ENABLED",
-                                                  "XC_RATE_LIMIT_ORDERS_PER_SEC",
-                                                  "XC_RATE_LIMIT_READS_PER_SEC",
-                                                  "XC_CIRCUIT_BREAKER_ENABLED"};
-  return kNames;
-}
+namespace {
 
-absl::Status ApplyEnvOverrides(const std::map<std::string, std::string>& env,
-                               ExchangeConfig* config) {
+// Environment variable -> config key.
+const std::map<std::string, std::string>& EnvKeys() {
   static const std::map<std::string, std::string> kKeyOf = {
       {"XC_LISTEN_ADDR", "listen_addr"},
       {"XC_PORT", "port"},
@@ -298,6 +282,7 @@ absl::Status ApplyEnvOverrides(const std::map<std::string, std::string>& env,
       {"XC_TLS_KEY_FILE", "tls_key_file"},
       {"XC_DRAIN_GRACE_MS", "drain_grace_ms"},
       {"XC_ENGINE_RUN_TO_COMPLETION", "engine_run_to_completion"},
+      {"XC_HTTP_IO_THREADS", "http_io_threads"},
       {"XC_RATE_LIMIT_ORDERS_PER_10S", "rate_limit_orders_per_10s"},
       {"XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN", "rate_limit_request_weight_per_min"},
       {"XC_RATE_LIMIT_ORDERS_PER_DAY", "rate_limit_orders_per_day"},
@@ -312,6 +297,27 @@ absl::Status ApplyEnvOverrides(const std::map<std::string, std::string>& env,
       {"XC_RATE_LIMIT_READS_PER_SEC", "rate_limit_reads_per_sec"},
       {"XC_CIRCUIT_BREAKER_ENABLED", "circuit_breaker_enabled"},
   };
+  return kKeyOf;
+}
+
+}  // namespace
+
+int IoThreadsFor(int configured, int allowed_cpus) {
+  return configured > 0 ? configured : std::max(1, allowed_cpus);
+}
+
+const std::vector<std::string>& EnvOverrideNames() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    for (const auto& [name, key] : EnvKeys()) names.push_back(name);
+    return names;
+  }();
+  return kNames;
+}
+
+absl::Status ApplyEnvOverrides(const std::map<std::string, std::string>& env,
+                               ExchangeConfig* config) {
+  const auto& kKeyOf = EnvKeys();
   for (const auto& [name, value] : env) {
     auto it = kKeyOf.find(name);
     if (it == kKeyOf.end()) continue;

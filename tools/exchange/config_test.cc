@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -74,6 +75,25 @@ TEST(ExchangeConfigTest, EnvOverridesWin) {
   EXPECT_EQ(c->rate_limit_orders_per_10s, 100u);
   EXPECT_FALSE(ApplyEnvOverrides({{"XC_PORT", "70000"}}, &*c).ok());
   EXPECT_FALSE(ApplyEnvOverrides({{"XC_ADMIN_PORT", "x"}}, &*c).ok());
+}
+
+TEST(ExchangeConfigTest, IoThreadsAutoIsOnePerCore) {
+  auto c = ParseConfig(DefaultConfigText());
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->http_io_threads, 0);  // auto
+  EXPECT_EQ(IoThreadsFor(c->http_io_threads, 2), 2);
+  EXPECT_EQ(IoThreadsFor(c->http_io_threads, 8), 8);
+  EXPECT_EQ(IoThreadsFor(c->http_io_threads, 0), 1);
+  ASSERT_TRUE(ApplyEnvOverrides({{"XC_HTTP_IO_THREADS", "3"}}, &*c).ok());
+  EXPECT_EQ(IoThreadsFor(c->http_io_threads, 2), 3);
+  ASSERT_TRUE(ApplyEnvOverrides({{"XC_HTTP_IO_THREADS", "auto"}}, &*c).ok());
+  EXPECT_EQ(c->http_io_threads, 0);
+  EXPECT_FALSE(ApplyEnvOverrides({{"XC_HTTP_IO_THREADS", "0"}}, &*c).ok());
+  EXPECT_FALSE(ApplyEnvOverrides({{"XC_HTTP_IO_THREADS", "many"}}, &*c).ok());
+  // Every variable ApplyEnvOverrides reads is listed.
+  const auto& names = EnvOverrideNames();
+  EXPECT_NE(std::find(names.begin(), names.end(), "XC_HTTP_IO_THREADS"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "XC_ENGINE_RUN_TO_COMPLETION"), names.end());
 }
 
 TEST(ExchangeConfigTest, RateLimitsFromFileAndEnv) {

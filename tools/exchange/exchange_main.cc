@@ -165,11 +165,11 @@ int Run(int argc, char** argv) {
   if (!policy.ok()) return Fail(absl::StrCat("journal_policy: ", policy.status().message()));
   auto backend = engine::io::ParseJournalIoBackend(config->journal_backend);
   if (!backend.ok()) return Fail(absl::StrCat("journal_backend: ", backend.status().message()));
+  auto cpus = engine::node::AllowedCpus();
+  const int allowed_cpus = cpus.ok() ? static_cast<int>(cpus->size()) : 1;
   int cpu = config->engine_cpu;
-  if (cpu == -2) {
-    auto cpus = engine::node::AllowedCpus();
-    cpu = (cpus.ok() && cpus->size() >= 2) ? cpus->back() : -1;
-  }
+  if (cpu == -2) cpu = (cpus.ok() && cpus->size() >= 2) ? cpus->back() : -1;
+  const int io_threads = IoThreadsFor(config->http_io_threads, allowed_cpus);
 
   // Signals go to main's sigwait only: block them before any thread starts.
   sigset_t sigs;
@@ -345,7 +345,7 @@ int Run(int argc, char** argv) {
   gateway::HttpServerOptions client_opts;
   client_opts.address = config->listen_addr;
   client_opts.port = config->port;
-  client_opts.io_threads = config->http_io_threads;
+  client_opts.io_threads = io_threads;
   client_opts.tls_cert_file = config->tls_cert_file;
   client_opts.tls_key_file = config->tls_key_file;
   gateway::HttpServer client(client_opts);

@@ -11,7 +11,8 @@
 // round-robin. Handlers run on the connection's I/O thread, so they must be
 // safe to call concurrently from `io_threads` threads (with the default of 1
 // they never overlap) and must not block for long: a blocked handler stalls
-// every connection of its thread.
+// every connection of its thread. A handler whose answer comes from another
+// thread defers it (HttpResponse::Defer) instead of waiting.
 //
 // Timeouts without per-operation timers. MEASURED_LIMITS.md measured
 // beast::tcp_stream's per-operation expiry at -28% HTTP throughput, so this
@@ -150,6 +151,39 @@ struct HttpRequest {
   std::string_view remote_ip;
 };
 
+namespace internal {
+// The connection side of a deferred response (HttpResponse::Defer); the
+// server implements it. Finish: any thread.
+class DeferTarget {
+ public:
+  virtual ~DeferTarget() = default;
+  virtual void Finish(uint64_t request, int status, std::string body) = 0;
+  virtual std::shared_ptr<DeferTarget> Keep() = 0;  // the connection, kept alive
+};
+}  // namespace internal
+
+// A response that a handler left to finish later (HttpResponse::Defer).
+// Holds the connection alive until completed or destroyed. Movable, cheap to
+// copy (a shared pointer and a number).
+class HttpDeferred {
+ public:
+  HttpDeferred() = default;
+  // Sends the response with `status` and `body` (plus the headers added to
+  // the HttpResponse before Defer, e.g. the rate limiter's). Any thread: the
+  // write is posted to the connection's I/O thread. Only the first call
+  // counts; a call after the connection closed, timed out or the server
+  // stopped does nothing.
+  void Complete(int status, std::string_view body) const;
+  bool valid() const { return target_ != nullptr; }
+
+ private:
+  friend class HttpResponse;
+  HttpDeferred(std::shared_ptr<internal::DeferTarget> t, uint64_t request)
+      : target_(std::move(t)), request_(request) {}
+  std::shared_ptr<internal::DeferTarget> target_;
+  uint64_t request_ = 0;
+};
+
 // The response a handler fills. Reused per connection: the server clears it
 // before each handler call, keeping its capacity.
 class HttpResponse {
@@ -169,8 +203,23 @@ class HttpResponse {
   // the server's.
   void AddHeader(std::string_view name, std::string_view value);
 
+  // Answers later: the handler returns without a response and the
+  // connection waits (reading no further request) until the returned
+  // handle's Complete, for at most HttpServer's deferred timeout (15 s; then
+  // the connection is closed). So a handler that waits for another thread
+  // (an order waiting for its journal sync) never blocks its I/O thread.
+  // Status and body set before Defer are ignored; headers are kept.
+  // REQUIRES: inside a handler that HttpServer runs, at most once.
+  HttpDeferred Defer();
+  bool deferred() const { return deferred_; }
+
   // For the server: back to 200, empty body and no headers, keeping capacity.
   void Clear();
+  // For the server: where Defer sends the answer (request: its number).
+  void BindDeferral(internal::DeferTarget* target, uint64_t request) {
+    defer_target_ = target;
+    request_ = request;
+  }
   struct Header {
     std::string name, value;
   };
@@ -183,6 +232,9 @@ class HttpResponse {
   // Slots are reused: only the first num_headers_ are live.
   std::vector<Header> headers_;
   size_t num_headers_ = 0;
+  internal::DeferTarget* defer_target_ = nullptr;
+  uint64_t request_ = 0;
+  bool deferred_ = false;
 };
 
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;

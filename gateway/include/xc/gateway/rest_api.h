@@ -241,9 +241,11 @@ class RestApi {
   // thread's RequestParams. The user's key entry, or nullptr after writing
   // the error into `resp`.
   const KeyEntry* Authenticate(const HttpRequest& req, HttpResponse& resp) const;
-  // A signed REST request: Authenticate, then `endpoint`, waiting for its
-  // Reply (an order-service answer arrives within its timeout; -1007 if
-  // not even then).
+  // A signed REST request: Authenticate, then `endpoint`. A Reply given
+  // during the call is the response; a later one (an order waiting for its
+  // journal sync) completes the deferred response (HttpResponse::Defer), so
+  // the I/O thread never waits. The order service answers within its
+  // timeout (-1007).
   void ServeSigned(SignedEndpoint endpoint, const HttpRequest& req, HttpResponse& resp) const;
   // Steps 1-3 only (API-key endpoints).
   const KeyEntry* AuthenticateKeyOnly(const HttpRequest& req, HttpResponse& resp) const;
