@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,8 +65,13 @@ absl::StatusOr<PartitionLog::OpenResult> PartitionLog::Open(const std::string& p
     r.records.emplace_back(data.data() + off + kHeader, len);
     off += kHeader + len;
   }
-  r.cut_bytes = data.size() - off;
-  if (r.cut_bytes != 0) {
+  // Zeros after the last record are preallocated room (a crash before the
+  // destructor cut it), not a torn write.
+  size_t end = data.size();
+  while (end > off && data[end - 1] == '\0') --end;
+  r.cut_bytes = end - off;
+  r.zero_tail_bytes = data.size() - end;
+  if (off != data.size()) {
     // Only the last write can be torn; cut it so that appends continue from
     // the last whole record, and make the cut durable before anything new.
     if (::ftruncate(fd, static_cast<off_t>(off)) != 0 || ::fdatasync(fd) != 0) {
@@ -80,11 +86,64 @@ absl::StatusOr<PartitionLog::OpenResult> PartitionLog::Open(const std::string& p
 
 PartitionLog::PartitionLog(int fd, std::string path, uint64_t size,
                            const PartitionLogOptions& options)
-    : fd_(fd), path_(std::move(path)), size_(size), options_(options) {}
+    : fd_(fd), allocated_(size), path_(std::move(path)), size_(size), options_(options) {
+  // MAP_NORESERVE: address space only; pages exist where written. Refused
+  // (no mmap for this file system): pwrite.
+  void* m = ::mmap(nullptr, options_.map_bytes, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_NORESERVE, fd_, 0);
+  if (m != MAP_FAILED) {
+    map_ = static_cast<char*>(m);
+    mapped_ = options_.map_bytes;
+  }
+}
 
 PartitionLog::~PartitionLog() {
   if (status_.ok() && pending()) (void)Sync();
+  if (map_ != nullptr) {
+    ::munmap(map_, mapped_);
+    // Cut the preallocated tail, so a clean file holds records only.
+    if (allocated_ != size_ && ::ftruncate(fd_, static_cast<off_t>(size_)) == 0 &&
+        options_.sync) {
+      (void)::fdatasync(fd_);
+    }
+  }
   ::close(fd_);
+}
+
+bool PartitionLog::Grow(uint64_t need) {
+  const uint64_t step = options_.grow_bytes == 0 ? 1 : options_.grow_bytes;
+  const uint64_t target = (need + step - 1) / step * step;
+  if (target > mapped_) {
+    uint64_t len = mapped_;
+    while (len < target) len *= 2;
+    void* m = ::mremap(map_, mapped_, len, MREMAP_MAYMOVE);
+    if (m == MAP_FAILED) {
+      status_ = OsError("mremap", path_);
+      return false;
+    }
+    map_ = static_cast<char*>(m);
+    mapped_ = len;
+  }
+  // Allocated blocks, so that no store into the mapping can meet a full disk.
+  const int rc = ::fallocate(fd_, 0, static_cast<off_t>(allocated_),
+                             static_cast<off_t>(target - allocated_));
+  if (rc != 0) {
+    if (errno == EOPNOTSUPP) {
+      // No fallocate here: write the rest with pwrite rather than risk a
+      // SIGBUS on a page a full disk cannot hold.
+      ::munmap(map_, mapped_);
+      map_ = nullptr;
+      mapped_ = 0;
+      return true;
+    }
+    status_ = errno == ENOSPC || errno == EDQUOT
+                  ? absl::ResourceExhaustedError(
+                        absl::StrCat("fallocate ", path_, ": ", std::strerror(errno)))
+                  : OsError("fallocate", path_);
+    return false;
+  }
+  allocated_ = target;
+  return true;
 }
 
 void PartitionLog::Append(std::string_view record) {
@@ -117,6 +176,13 @@ absl::Status PartitionLog::Write(std::string_view batch, uint64_t records) {
   if (!status_.ok()) return status_;
   if (batch.empty()) return absl::OkStatus();
   size_t done = 0;
+  if (map_ != nullptr) {
+    if (size_ + batch.size() > allocated_ && !Grow(size_ + batch.size())) return status_;
+  }
+  if (map_ != nullptr) {
+    std::memcpy(map_ + size_, batch.data(), batch.size());
+    done = batch.size();
+  }
   while (done < batch.size()) {
     const ssize_t n = ::pwrite(fd_, batch.data() + done, batch.size() - done,
                                static_cast<off_t>(size_ + done));

@@ -10,8 +10,20 @@
 // little-endian, no padding, no file header (the file name says which
 // partition it is; the records say everything else).
 //
-// Group commit: Append only buffers; Sync writes everything buffered with one
-// write() and, when options.sync, one fdatasync(). The owner (the partition's
+// Group commit: Append only buffers; Sync writes everything buffered at once
+// and, when options.sync, with one fdatasync().
+//
+// Writes go through a shared memory mapping of the file: a batch is one
+// memcpy into the page cache, no system call (the partition log was written
+// twice per order; its pwrite cost 15% of the exchange's CPU at 15k orders/s
+// on the 2-vCPU VM). What is copied there survives a crash of the process
+// like a write() does; fdatasync covers it as well (options.sync). The file
+// grows by options.grow_bytes at a time, allocated with fallocate(2) so that
+// a full disk is an error of the write that needed the room (ResourceExhausted),
+// never a SIGBUS on a page of the mapping; where the mapping or fallocate is
+// refused the log falls back to pwrite. The preallocated tail is zero bytes:
+// the destructor cuts it, and after a crash Open does (a zero length ends the
+// records; zeros are not counted as a torn tail). The owner (the partition's
 // PartitionWorker) syncs once per batch of requests and answers the batch
 // only after it returns Ok, so nothing answered is ever lost. To keep
 // appending while a batch is on its way to the disk, the owner may split
@@ -49,6 +61,10 @@ struct PartitionLogOptions {
   // fdatasync after each write (survives power loss). false: the kernel's
   // page cache only (survives a crash of the process, not of the machine).
   bool sync = true;
+  // The file grows (fallocate) by this much when a write needs room.
+  uint64_t grow_bytes = 16u << 20;
+  // Address space mapped over the file at open; a larger file remaps (mremap).
+  uint64_t map_bytes = 64ull << 30;
 };
 
 class PartitionLog final : public PartitionJournal {
@@ -59,6 +75,7 @@ class PartitionLog final : public PartitionJournal {
     std::unique_ptr<PartitionLog> log;
     std::vector<std::string> records;  // every valid record, in order
     uint64_t cut_bytes = 0;            // torn tail removed (0: clean)
+    uint64_t zero_tail_bytes = 0;      // unwritten preallocated tail removed
   };
   // Opens or creates `path` (its directory must exist), reads its records and
   // cuts a torn tail. Errors: the OS error of open/read/truncate (Internal /
@@ -86,13 +103,20 @@ class PartitionLog final : public PartitionJournal {
   bool syncs() const { return options_.sync; }
   const absl::Status& status() const { return status_; }
   uint64_t records_synced() const { return records_synced_; }
-  uint64_t bytes() const { return size_; }
+  uint64_t bytes() const { return size_; }  // of records (not the preallocated tail)
+  bool mapped() const { return map_ != nullptr; }
   const std::string& path() const { return path_; }
 
  private:
   PartitionLog(int fd, std::string path, uint64_t size, const PartitionLogOptions& options);
+  // Makes the file at least `need` bytes long (allocated) and mapped; false
+  // with status_ set when the file system refuses.
+  bool Grow(uint64_t need);
 
   int fd_;
+  char* map_ = nullptr;     // nullptr: writes use pwrite
+  uint64_t mapped_ = 0;     // bytes of address space at map_
+  uint64_t allocated_ = 0;  // the file's length, of which size_ are records
   std::string path_;
   uint64_t size_;
   PartitionLogOptions options_;
