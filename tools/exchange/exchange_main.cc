@@ -19,6 +19,7 @@
 // (core.h, "Restart").
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -503,4 +504,12 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace xc::exchange
 
-int main(int argc, char** argv) { return xc::exchange::Run(argc, argv); }
+int main(int argc, char** argv) {
+  // The heap mostly grows while the exchange runs (order and trade history):
+  // grow it in large steps and keep what is freed, instead of a brk/mprotect
+  // and fresh page faults every few hundred orders (sysmalloc was 1.3% of the
+  // CPU at 40k orders/s).
+  mallopt(M_TOP_PAD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  return xc::exchange::Run(argc, argv);
+}

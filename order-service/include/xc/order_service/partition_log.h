@@ -112,11 +112,14 @@ class PartitionLog final : public PartitionJournal {
   // Makes the file at least `need` bytes long (allocated) and mapped; false
   // with status_ set when the file system refuses.
   bool Grow(uint64_t need);
+  // Maps the pages up to at least `need` (and a window beyond) in one call.
+  void Populate(uint64_t need);
 
   int fd_;
   char* map_ = nullptr;     // nullptr: writes use pwrite
   uint64_t mapped_ = 0;     // bytes of address space at map_
   uint64_t allocated_ = 0;  // the file's length, of which size_ are records
+  uint64_t populated_ = 0;  // mapped in ahead up to here (Populate)
   std::string path_;
   uint64_t size_;
   PartitionLogOptions options_;
