@@ -85,8 +85,8 @@ std::string_view DefaultConfigText();
 // The I/O threads the client API runs with: `configured` when set, else
 // (auto, 0) one per allowed core, at least 1: thread per core. No request
 // holds an I/O thread while it waits, so more threads than cores only add
-// wake-ups, lock hand-offs and scheduling delay (2 cores, 15k orders/s over
-// the WebSocket API: 2 threads use 0.8x the CPU of 8).
+// wake-ups, lock hand-offs and scheduling delay (2 cores, 10k-25k orders/s
+// over the WebSocket API: 2 threads use 0.75-0.8x the CPU of 8).
 int IoThreadsFor(int configured, int allowed_cpus);
 
 // The names ApplyEnvOverrides reads.
