@@ -479,11 +479,10 @@ namespace {
 // afterwards through the deferred response, so the I/O thread never waits.
 struct SignedAnswer {
   std::mutex mu;
-  bool returned = false;  // the endpoint call returned; `later` is set
   bool answered = false;
   int status = 0;
   std::string body;
-  HttpDeferred later;
+  HttpDeferred later;  // valid once the endpoint call returned unanswered
 };
 
 }  // namespace
@@ -497,7 +496,7 @@ void RestApi::ServeSigned(SignedEndpoint endpoint, const HttpRequest& req,
     std::unique_lock<std::mutex> l(answer->mu);
     if (answer->answered) return;
     answer->answered = true;
-    if (!answer->returned) {
+    if (!answer->later.valid()) {
       answer->status = status;
       answer->body.assign(body);
       return;
@@ -507,7 +506,6 @@ void RestApi::ServeSigned(SignedEndpoint endpoint, const HttpRequest& req,
     later.Complete(status, body);
   });
   std::lock_guard<std::mutex> l(answer->mu);
-  answer->returned = true;
   if (answer->answered) {
     resp.set_status(answer->status);
     resp.body().swap(answer->body);

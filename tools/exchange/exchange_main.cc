@@ -220,17 +220,8 @@ int Run(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(config->data_dir, ec);
   if (ec) return Fail("cannot create " + config->data_dir + ": " + ec.message());
-  // io_uring earns its place by keeping fdatasync off the journal thread;
-  // under "none" there is no sync, and a buffered write submitted to io_uring
-  // is handed to one of its worker threads (a wake-up and a context switch
-  // per write, 12% of the exchange's CPU at 25k orders/s): "auto" writes
-  // with pwrite then.
-  engine::io::JournalIoBackend io = *backend;
-  if (io == engine::io::JournalIoBackend::kAuto &&
-      policy->mode == engine::DurabilityPolicy::Mode::kNone) {
-    io = engine::io::JournalIoBackend::kPwrite;
-  }
-  auto sink = engine::io::OpenFileJournal(engine_dir, io);
+  auto sink = engine::io::OpenFileJournal(
+      engine_dir, *backend, policy->mode != engine::DurabilityPolicy::Mode::kNone);
   if (!sink.ok()) return Fail(sink.status().ToString());
   auto store = engine::io::OpenFileSnapshotStore(engine_dir);
   if (!store.ok()) return Fail(store.status().ToString());

@@ -48,12 +48,15 @@ bool UringAvailable(std::string* why);
 // returns, so the agent keeps framing the next batch meanwhile; a short write
 // is finished synchronously with pwrite.
 //
-// Backend choice: kAuto probes io_uring; when refused it logs
+// Backend choice: kAuto probes io_uring when `syncs` (the durability policy
+// calls for fdatasync: that is what io_uring takes off the agent thread),
+// and takes pwrite without syncs; when io_uring is refused it logs
 //   "journal: io_uring refused (<reason>), using pwrite"
 // to stderr and returns the pwrite sink. kUring returns FailedPrecondition
 // when refused. Thread safety: as JournalSink (one thread at a time).
 // Allocation: at open; nothing per flush.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<JournalSink>> OpenFileJournal(
-    const std::string& dir, JournalIoBackend backend = JournalIoBackend::kAuto);
+    const std::string& dir, JournalIoBackend backend = JournalIoBackend::kAuto,
+    bool syncs = true);
 
 }  // namespace xc::engine::io
