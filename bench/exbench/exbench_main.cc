@@ -332,6 +332,7 @@ std::string StepJson(const StepResult& r, double max_p99_us) {
   o << "{\"offered_rate\":" << Fmt(r.offered, 1) << ",\"achieved_rate\":" << Fmt(r.achieved(), 1)
     << ",\"duration_s\":" << Fmt(r.duration, 3) << ",\"sustained\":"
     << (r.sustained(max_p99_us) ? "true" : "false") << ",\"orders\":" << HistJson(s.orders)
+    << ",\"orders_read\":" << HistJson(s.orders_read)
     << ",\"place\":" << HistJson(s.place) << ",\"cancel\":" << HistJson(s.cancel)
     << ",\"sent\":{\"place\":" << s.sent_place << ",\"cancel\":" << s.sent_cancel
     << ",\"rest\":" << s.sent_rest << "},\"ok\":{\"place\":" << s.ok_place
@@ -373,11 +374,12 @@ std::string StepMarkdown(const StepResult& r) {
     << "| " << Fmt(r.offered, 0) << " ops/s | " << Fmt(r.achieved(), 0) << " ops/s | "
     << s.error_count() << " | "
     << Fmt(s.wall_s > 0 ? s.client_cpu_s / s.wall_s : 0, 2) << " |\n\n";
-  o << "Latency from the scheduled send to the reply, µs:\n\n"
+  o << "Latency from the scheduled send to the reply's arrival at the client's socket "
+       "(kernel receive stamp), µs:\n\n"
     << "| operation | count | p50 | p90 | p99 | p99.9 | max |\n"
     << "| --- | --- | --- | --- | --- | --- | --- |\n"
     << Row("all orders", s.orders) << Row("order.place", s.place)
-    << Row("order.cancel", s.cancel);
+    << Row("order.cancel", s.cancel) << Row("all orders, as read by exbench", s.orders_read);
   if (s.rest.count()) o << Row("REST read", s.rest);
   o << Row("send lag (client)", s.send_lag) << "\n";
   if (s.filled) o << "Places answered FILLED or PARTIALLY_FILLED: " << s.filled << ".\n\n";

@@ -226,6 +226,32 @@ class StandIn {
   std::vector<std::thread> sessions_;
 };
 
+// A reply that waits in the socket is charged from when it arrived, not
+// from when it was read: the kernel's receive stamp, moved to the
+// monotonic clock.
+TEST(NetTest, RecvStampedGivesTheArrivalTime) {
+  boost::asio::io_context io;
+  tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  std::string error;
+  const int fd = ConnectTcp("127.0.0.1", acceptor.local_endpoint().port(), &error);
+  ASSERT_GE(fd, 0) << error;
+  ASSERT_TRUE(EnableRxTimestamps(fd));
+  tcp::socket peer = acceptor.accept();
+  const int64_t before = MonoNowNs();
+  boost::asio::write(peer, boost::asio::buffer(std::string_view("reply")));
+  const int64_t sent = MonoNowNs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  char buf[16];
+  int64_t arrival = 0, read_at = 0;
+  ASSERT_EQ(RecvStamped(fd, buf, sizeof buf, &arrival, &read_at), 5);
+  EXPECT_EQ(std::string_view(buf, 5), "reply");
+  EXPECT_GE(read_at - sent, 50'000'000);
+  // Within the write call (the clocks are read apart: 1 ms of slack).
+  EXPECT_GE(arrival, before - 1'000'000);
+  EXPECT_LE(arrival, sent + 1'000'000);
+  ::close(fd);
+}
+
 TEST(WorkerTest, OpenLoopPlaceCancelAgainstStandIn) {
   std::vector<User> users(2);
   users[0].api_key = "k0";
@@ -260,6 +286,10 @@ TEST(WorkerTest, OpenLoopPlaceCancelAgainstStandIn) {
     EXPECT_EQ(st.ok_place + st.ok_cancel, st.orders.count());
     EXPECT_NEAR(static_cast<double>(st.replies_in_window), 800, 20);
     EXPECT_GT(st.orders.Percentile(50), 0);
+    // Each reply arrived before it was read.
+    EXPECT_EQ(st.orders_read.count(), st.orders.count());
+    EXPECT_LE(st.orders.Percentile(50), st.orders_read.Percentile(50));
+    EXPECT_LE(st.orders.max(), st.orders_read.max());
     w.CancelOpenOrders(2'000'000'000);
   }
   EXPECT_EQ(server.places.load(), server.cancels.load());

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -27,6 +28,7 @@ int64_t MonoNowNs() {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
+
 uint64_t PhaseStats::error_count() const {
   uint64_t n = 0;
   for (const auto& [k, v] : errors) n += v;
@@ -37,6 +39,7 @@ void PhaseStats::Merge(const PhaseStats& o) {
   place.Merge(o.place);
   cancel.Merge(o.cancel);
   orders.Merge(o.orders);
+  orders_read.Merge(o.orders_read);
   rest.Merge(o.rest);
   send_lag.Merge(o.send_lag);
   sent_place += o.sent_place;
@@ -102,20 +105,22 @@ enum class RecvEnd { kStopped, kDrained, kEof, kFailed };
 
 // The receive loop of both kinds of connection: recv() from `fd` into `in`
 // after its first `*len` bytes (grown to keep 16 KiB free; EINTR retried),
-// adding what came to `*len` and calling on_data(bytes read), which returns
-// false to stop reading. Ends when on_data stopped (kStopped), recv() would
-// block (kDrained), the peer closed (kEof) or recv() failed (kFailed).
+// adding what came to `*len` and calling on_data(bytes read, arrival,
+// read_at) (RecvStamped), which returns false to stop reading. Ends when
+// on_data stopped (kStopped), recv() would block (kDrained), the peer closed
+// (kEof) or recv() failed (kFailed).
 template <typename OnData>
 RecvEnd RecvLoop(int fd, std::vector<char>* in, size_t* len, OnData&& on_data) {
   for (;;) {
     if (in->size() - *len < 16384) in->resize(in->size() * 2);
-    const ssize_t n = ::recv(fd, in->data() + *len, in->size() - *len, 0);
+    int64_t arrival = 0, read_at = 0;
+    const long n = RecvStamped(fd, in->data() + *len, in->size() - *len, &arrival, &read_at);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return RecvEnd::kDrained;
     if (n == 0) return RecvEnd::kEof;
     if (n < 0) return RecvEnd::kFailed;
     *len += static_cast<size_t>(n);
-    if (!on_data(static_cast<size_t>(n))) return RecvEnd::kStopped;
+    if (!on_data(static_cast<size_t>(n), arrival, read_at)) return RecvEnd::kStopped;
   }
 }
 
@@ -193,6 +198,26 @@ struct Worker::Impl {
   bool rest_orders = false;  // order entry over REST instead of the WS API
   PhaseStats* stats = nullptr;
   int64_t window_begin = 0, window_end = 0;
+  int64_t read_now = 0;  // when the bytes being handled were read (RecvLoop)
+  // A timed wake-up comes late: on a VM by 40-60 µs (the hypervisor's
+  // timer), which would make every operation go out that late and be
+  // charged for it. So the wait for a send is cut short by this estimate of
+  // the overshoot, learnt from the wake-ups, and the rest is spun in
+  // non-blocking polls. Spinning is rationed to 1/kSpinShare of the time
+  // (a token bucket of at most kSpinBurstNs), so that at a high rate, where
+  // every gap is shorter than the overshoot, the client does not take a
+  // core from the server it shares the machine with; it then sleeps and
+  // sends late, as before.
+  static constexpr int64_t kMaxWakeEarlyNs = 200'000;
+  static constexpr int64_t kSpinShare = 5;
+  static constexpr int64_t kSpinBurstNs = 200'000;
+  // Nor when operations are due more often than the overshoot: then no
+  // wait between two of them could be a sleep anyway, and the client sends
+  // them in bursts (the phase's shortest interval between sends, ns).
+  int64_t wake_early_ns = 0;
+  int64_t spin_tokens_ns = 0;
+  int64_t spin_clock = 0;
+  int64_t send_interval_ns = 0;
   char scratch[2048];
 
   void Prepare(WsConn& c) {
@@ -406,6 +431,7 @@ struct Worker::Impl {
     if (slot.measured) {
       const int64_t lat = now - slot.sched_ns;
       stats->orders.Record(lat);
+      stats->orders_read.Record(std::max(now, read_now) - slot.sched_ns);
       if (slot.kind == kPlace) {
         stats->place.Record(lat);
         if (ok) ++stats->ok_place;
@@ -463,8 +489,8 @@ struct Worker::Impl {
   }
 
   void OnReadable(WsConn& c, size_t i) {
-    const RecvEnd end = RecvLoop(c.fd, &c.in, &c.in_len, [&](size_t n) {
-      const int64_t now = MonoNowNs();
+    const RecvEnd end = RecvLoop(c.fd, &c.in, &c.in_len, [&](size_t n, int64_t now, int64_t read) {
+      read_now = read;
       if (rest_orders) return OnHttpReplies(c, i, now);
       for (;;) {
         WsFrame f;
@@ -579,8 +605,7 @@ struct Worker::Impl {
   }
 
   void RestReadable(RestConn& r, size_t i, int64_t wall_ms) {
-    const RecvEnd end = RecvLoop(r.fd, &r.in, &r.in_len, [&](size_t) {
-      const int64_t now = MonoNowNs();
+    const RecvEnd end = RecvLoop(r.fd, &r.in, &r.in_len, [&](size_t, int64_t now, int64_t) {
       for (;;) {
         HttpHead h;
         const int rc = ParseHttpResponse(std::string_view(r.in.data(), r.in_len), &h);
@@ -626,13 +651,37 @@ struct Worker::Impl {
   }
 
   // Waits for socket events until `deadline` (CLOCK_MONOTONIC ns) at most.
-  void Poll(int64_t now, int64_t deadline) {
+  // `send_due`: an operation is scheduled at `deadline`, so the wake-up
+  // should not be late (see wake_early_ns).
+  void Poll(int64_t deadline, bool send_due) {
     epoll_event evs[256];
-    int64_t wait = deadline - now;
+    const int64_t t0 = MonoNowNs();
+    int64_t wait = deadline - t0;
     if (wait < 0) wait = 0;
     if (wait > 100'000'000) wait = 100'000'000;
+    bool timed = false;  // a timer wake-up whose overshoot is measured
+    if (send_due && wait > 0) {
+      spin_tokens_ns = std::min(kSpinBurstNs, spin_tokens_ns + (t0 - spin_clock) / kSpinShare);
+      spin_clock = t0;
+      if (wait > wake_early_ns) {
+        wait -= wake_early_ns;
+        timed = true;
+      } else if (spin_tokens_ns > 0 && send_interval_ns > wake_early_ns) {
+        wait = 0;  // spin (polling the sockets) for the last few µs
+      }
+    }
     timespec ts{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
     const int n = ::epoll_pwait2(epfd, evs, 256, &ts, nullptr);
+    if (send_due && wait == 0) {
+      spin_tokens_ns -= MonoNowNs() - t0;
+    } else if (timed && n == 0) {
+      // A running 75th percentile of the overshoot (frugal streaming: the
+      // estimate steps up 3 units when a wake-up is later than it, down 1
+      // when earlier), so most wake-ups come before the deadline.
+      const int64_t overshoot = MonoNowNs() - (t0 + wait);
+      wake_early_ns += overshoot > wake_early_ns ? 750 : -250;
+      wake_early_ns = std::clamp<int64_t>(wake_early_ns, 0, kMaxWakeEarlyNs);
+    }
     const int64_t wall_ms = n > 0 ? WallMs() : 0;
     for (int k = 0; k < n; ++k) {
       const uint64_t tag = evs[k].data.u64;
@@ -716,6 +765,7 @@ bool Worker::Connect(std::string* error) {
     WsConn& c = m.conns[i];
     c.fd = ConnectTcp(t.host, t.port, error);
     if (c.fd < 0) return false;
+    EnableRxTimestamps(c.fd);
     if (!m.rest_orders && !WsHandshake(c.fd, t.host, t.port, t.ws_path, error)) {
       *error = "ws " + t.ws_path + ": " + *error;
       return false;
@@ -725,6 +775,7 @@ bool Worker::Connect(std::string* error) {
   for (size_t i = 0; i < m.rest.size(); ++i) {
     m.rest[i].fd = ConnectTcp(t.host, t.port, error);
     if (m.rest[i].fd < 0) return false;
+    EnableRxTimestamps(m.rest[i].fd);
     add(m.rest[i].fd, kRestTag | i);
   }
   return true;
@@ -741,6 +792,8 @@ PhaseStats Worker::RunPhase(const PhaseSpec& ph) {
   const int64_t end = m.window_end;
   const double interval = ph.rate > 0 ? 1e9 / ph.rate : 0;
   const double rest_interval = ph.rest_rate > 0 ? 1e9 / ph.rest_rate : 0;
+  m.send_interval_ns = static_cast<int64_t>(
+      std::min(interval > 0 ? interval : 1e18, rest_interval > 0 ? rest_interval : 1e18));
   uint64_t next_i = 0, next_rest = 0;
   auto sched_of = [&](uint64_t i) {
     return ph.start_ns + static_cast<int64_t>(static_cast<double>(i) * interval);
@@ -824,7 +877,8 @@ PhaseStats Worker::RunPhase(const PhaseSpec& ph) {
       }
     }
     int64_t deadline;
-    if (orders_done && rest_done) {
+    const bool draining = orders_done && rest_done;
+    if (draining) {
       if (m.Inflight() == 0) break;
       if (now >= drain_deadline) break;
       deadline = drain_deadline;
@@ -833,7 +887,7 @@ PhaseStats Worker::RunPhase(const PhaseSpec& ph) {
       if (!orders_done) deadline = std::min(deadline, sched_of(next_i));
       if (!rest_done) deadline = std::min(deadline, rest_sched_of(next_rest));
     }
-    m.Poll(now, deadline);
+    m.Poll(deadline, /*send_due=*/!draining);
   }
   if (cpu_end < 0) cpu_end = Impl::ThreadCpuS();
   st.client_cpu_s = cpu_end - cpu0;
@@ -887,7 +941,7 @@ uint64_t Worker::CancelOpenOrders(int64_t timeout_ns) {
       if (c.dirty && !c.dead) m.Flush(c, i);
     }
     if (m.Inflight() == 0 || now >= deadline) break;
-    m.Poll(now, deadline);
+    m.Poll(deadline, /*send_due=*/false);
   }
   m.spec.mix = saved;
   m.stats = nullptr;

@@ -80,7 +80,12 @@ struct PhaseSpec {
 
 // What one phase measured; Merge() adds another worker's.
 struct PhaseStats {
-  LatencyHistogram place, cancel, orders, rest;  // measured operations, ns
+  // Measured operations, ns: from the scheduled send to the reply's arrival
+  // at the client's socket (its kernel receive stamp; RecvLoop in load.cc).
+  LatencyHistogram place, cancel, orders, rest;
+  // The same orders to the time exbench read the reply (adds the client
+  // thread's own wake-up delay).
+  LatencyHistogram orders_read;
   LatencyHistogram send_lag;  // actual send - scheduled send, all operations
   uint64_t sent_place = 0, sent_cancel = 0, sent_rest = 0;  // measured
   uint64_t ok_place = 0, ok_cancel = 0, ok_rest = 0;        // measured, status 200

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,7 +26,43 @@ bool SendAll(int fd, std::string_view data) {
   return true;
 }
 
+int64_t ClockNs(clockid_t clock) {
+  timespec ts;
+  ::clock_gettime(clock, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
 }  // namespace
+
+bool EnableRxTimestamps(int fd) {
+  const int on = 1;
+  return ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0;
+}
+
+long RecvStamped(int fd, char* buf, size_t len, int64_t* arrival, int64_t* read_at) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  iovec iov{buf, len};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  const long n = ::recvmsg(fd, &msg, 0);
+  *read_at = ClockNs(CLOCK_MONOTONIC);
+  *arrival = *read_at;
+  if (n <= 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    timespec ts;
+    std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+    // The stamp is on CLOCK_REALTIME: its age moves it to the monotonic
+    // scale (a clock step in between shows as an age out of range).
+    const int64_t age =
+        ClockNs(CLOCK_REALTIME) - (int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
+    if (age >= 0 && age < 10'000'000'000) *arrival = *read_at - age;
+  }
+  return n;
+}
 
 int ConnectTcp(const std::string& host, int port, std::string* error) {
   addrinfo hints{};

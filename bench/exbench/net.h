@@ -16,6 +16,20 @@ namespace xc::exbench {
 // set, blocking. Returns -1 and sets *error on failure.
 int ConnectTcp(const std::string& host, int port, std::string* error);
 
+// Asks the kernel to stamp what `fd` receives (SO_TIMESTAMPNS), for
+// RecvStamped. Returns false if it refused.
+bool EnableRxTimestamps(int fd);
+// recv() of at most `len` bytes into `buf` (errno as recv sets it), and in
+// *arrival when the kernel received the last of the bytes read, on the
+// CLOCK_MONOTONIC scale of *read_at (when the call returned). That is the
+// reply's arrival at this machine, not the moment a busy or sleeping client
+// thread got round to reading it: on a VM, waking a sleeping thread takes an
+// interrupt that can cost 50-70 µs, which is the client's delay, not the
+// server's. Bytes read together with later ones arrived earlier, so the
+// stamp can only overstate their latency. Without a usable stamp (none
+// asked for, or a clock step), *arrival = *read_at.
+long RecvStamped(int fd, char* buf, size_t len, int64_t* arrival, int64_t* read_at);
+
 // One parsed HTTP response at the front of a buffer.
 struct HttpHead {
   int status = 0;
