@@ -1,5 +1,8 @@
 #include "xc/gateway/http_server.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_executor.hpp>
@@ -116,6 +119,11 @@ class WsTarget {
   virtual ~WsTarget() = default;
   // On the session's thread.
   virtual void Enqueue(std::shared_ptr<const std::string> text) = 0;
+
+  // Messages for this session waiting in its worker's inbox (any thread):
+  // while there are any, a message made on the session's own thread queues
+  // behind them, so that the session's messages keep their order.
+  std::atomic<uint32_t> in_inbox{0};
 };
 
 // One I/O thread: its io_context, its connections and its sweep timer. All
@@ -157,7 +165,11 @@ struct Worker {
   std::vector<Letter> draining;  // this thread only
 };
 
+// The worker whose thread this is (null on other threads).
+thread_local Worker* tl_worker = nullptr;
+
 void Worker::PostToSession(std::shared_ptr<WsTarget> target, std::shared_ptr<const std::string> text) {
+  target->in_inbox.fetch_add(1, std::memory_order_relaxed);
   bool post;
   {
     std::lock_guard<std::mutex> l(inbox_mu);
@@ -175,7 +187,10 @@ void Worker::DrainInbox() {
     drain_posted = false;
   }
   // In arrival order: one session's messages keep their order.
-  for (Letter& l : draining) l.first->Enqueue(std::move(l.second));
+  for (Letter& l : draining) {
+    l.first->in_inbox.fetch_sub(1, std::memory_order_relaxed);
+    l.first->Enqueue(std::move(l.second));
+  }
   draining.clear();
 }
 
@@ -465,6 +480,14 @@ class WsConnection : public ConnectionBase,
   }
 
   void Send(std::shared_ptr<const std::string> text) override {
+    // On the session's own thread (an answer its request completed at once,
+    // run to completion) the message is queued, and usually written, now:
+    // no post, no extra scheduler round. Unless messages from other threads
+    // wait in the inbox for it: they go first.
+    if (tl_worker == w_ && in_inbox.load(std::memory_order_relaxed) == 0) {
+      Enqueue(std::move(text));
+      return;
+    }
     w_->PostToSession(this->shared_from_this(), std::move(text));
   }
 
@@ -540,7 +563,36 @@ class WsConnection : public ConnectionBase,
     next_buf_ = 0;
     writing_ = true;
     layer().BeginRawWrite();
-    WriteSome();
+    if (!WriteNow()) WriteSome();
+  }
+
+  // Plain TCP: writes what the socket takes now, with one non-blocking
+  // sendmsg on this thread. A client that reads its answers leaves room, so
+  // the batch usually ends here, without a trip through the reactor (a
+  // completion handler and one more scheduler round, with its epoll_wait,
+  // per answer). Returns false, having written nothing, when the socket
+  // takes nothing or fails: the asynchronous write then does it (and
+  // reports the error, never from inside this call, which may be running
+  // inside a handler's OnMessage).
+  bool WriteNow() {
+    if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+      return false;
+    } else {
+      constexpr size_t kMaxIov = 64;  // asio's own limit per call
+      iovec iov[kMaxIov];
+      size_t k = 0;
+      for (size_t i = next_buf_; i < bufs_.size() && k < kMaxIov; ++i, ++k) {
+        iov[k].iov_base = const_cast<void*>(bufs_[i].data());
+        iov[k].iov_len = bufs_[i].size();
+      }
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = k;
+      const ssize_t n = ::sendmsg(raw_->native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      OnWritten({}, static_cast<size_t>(n));  // the rest, if any, asynchronously
+      return true;
+    }
   }
 
   // Our own loop rather than asio::async_write, which hands the socket at
@@ -1270,7 +1322,10 @@ std::error_code HttpServer::Start() {
   for (auto& w : impl_->workers) {
     w->ArmSweep();
     Worker* wp = w.get();
-    threads_.emplace_back([wp] { wp->ioc.run(); });
+    threads_.emplace_back([wp] {
+      tl_worker = wp;
+      wp->ioc.run();
+    });
   }
   return {};
 }

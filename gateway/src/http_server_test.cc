@@ -717,5 +717,55 @@ TEST_F(WsBatchTest, BurstWithPingsBothWaysOverTls) {
   ExpectBurst(c.ws, 200, /*pings=*/true);
 }
 
+// A message made on the session's own thread (an answer completed in its
+// handler) is written at once; one from another thread waits for that
+// thread's turn. When the other thread's messages are queued first, they
+// arrive first: the session's messages keep their order. The same-thread
+// ones are large enough to fill the socket, so the immediate write is cut
+// and the rest goes out asynchronously.
+TEST_F(WsBatchTest, SameThreadMessagesQueueBehindOnesFromOtherThreads) {
+  struct Echo : WsHandler {
+    std::shared_ptr<WsSession> session;
+    void OnMessage(std::string_view) override {
+      // Inside the session's handler: its thread cannot drain the inbox now,
+      // so these two wait there when the next ones are sent.
+      std::thread other([this] {
+        for (size_t i = 0; i < 2; ++i) {
+          session->Send(std::make_shared<const std::string>(BurstMessage(i)));
+        }
+      });
+      other.join();
+      for (size_t i = 2; i < 40; ++i) {
+        session->Send(std::make_shared<const std::string>(BurstMessage(i)));
+      }
+    }
+    void OnClose() override { session.reset(); }
+  };
+  StartServer({}, [](HttpServer& s) {
+    s.RouteWebSocket("/ws", [](const HttpRequest&, std::shared_ptr<WsSession> ws) {
+      auto h = std::make_shared<Echo>();
+      h->session = std::move(ws);
+      return h;
+    });
+  });
+  PlainWs c(server_->port());
+  c.ws.write(asio::buffer(std::string("go")));
+  beast::flat_buffer b;
+  for (size_t i = 0; i < 40; ++i) {
+    b.clear();
+    c.ws.read(b);
+    const std::string got = beast::buffers_to_string(b.data());
+    ASSERT_EQ(got.size(), BurstMessage(i).size()) << "message " << i;
+    ASSERT_TRUE(got == BurstMessage(i)) << "message " << i << " starts " << got.substr(0, 12);
+  }
+  // Same thread, nothing waiting in the inbox: straight out, in order.
+  c.ws.write(asio::buffer(std::string("again")));
+  for (size_t i = 0; i < 40; ++i) {
+    b.clear();
+    c.ws.read(b);
+    ASSERT_TRUE(beast::buffers_to_string(b.data()) == BurstMessage(i)) << "round 2, message " << i;
+  }
+}
+
 }  // namespace
 }  // namespace xc::gateway
