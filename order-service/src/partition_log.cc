@@ -197,6 +197,8 @@ absl::Status PartitionLog::Write(std::string_view batch, uint64_t records) {
   if (map_ != nullptr) {
     if (size_ + batch.size() > allocated_ && !Grow(size_ + batch.size())) return status_;
   }
+  // Tested again: Grow falls back to pwrite (and unmaps) when the kernel
+  // refuses to grow the file or the mapping.
   if (map_ != nullptr) {
     if (!options_.sync && size_ + batch.size() > populated_) Populate(size_ + batch.size());
     std::memcpy(map_ + size_, batch.data(), batch.size());

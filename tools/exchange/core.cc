@@ -229,7 +229,6 @@ void Core::Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through) 
 }
 
 size_t Core::PumpOnce() {
-  constexpr size_t kMaxPoll = 8192;
   std::vector<protocol::Event>& buf = pump_buf_;
   const size_t got =
       runner_->PollEvents([&](const protocol::Event& e) { buf.push_back(e); }, kMaxPoll);
@@ -262,7 +261,8 @@ size_t Core::PumpOnce() {
 }
 
 void Core::PumpLoop() {
-  pump_buf_.reserve(2 * 8192);
+  // A poll may keep an incomplete group back for the next: room for two.
+  pump_buf_.reserve(2 * kMaxPoll);
   int idle = 0;
   for (;;) {
     // Read before polling: once set, the runner has stopped and published
@@ -312,25 +312,25 @@ void Core::Flush() {
   if (runner_->HasEvents()) events_bell_.Ring();
 }
 
+bool Core::SubmitOrDrop(const protocol::Command& cmd, bool quiet) {
+  if (quiet ? runner_->SubmitQuiet(cmd) : runner_->Submit(cmd)) return true;
+  // Stopped (shutdown, or its journal failed): the command is dropped. A new
+  // order stays unconfirmed and is sent again by the next start; a cancel
+  // was not answered, so its client knows nothing happened.
+  return runner_->stopped() || !runner_->running();
+}
+
 bool Core::TrySend(const protocol::Command& cmd) {
   std::lock_guard<std::mutex> lock(send_mu_);
   // Run to completion: this thread applies it itself in Flush, which follows.
-  if (options_.run_to_completion ? runner_->SubmitQuiet(cmd) : runner_->Submit(cmd)) return true;
-  // Stopped (shutdown, or its journal failed): dropped, as Send does.
-  return runner_->stopped() || !runner_->running();
+  return SubmitOrDrop(cmd, /*quiet=*/options_.run_to_completion);
 }
 
 void Core::Send(const protocol::Command& cmd) {
   std::lock_guard<std::mutex> lock(send_mu_);
   // A full input ring means the engine is behind: waiting here is the
   // backpressure (the partition's next batch waits with it).
-  while (!runner_->Submit(cmd)) {
-    // Stopped (shutdown, or its journal failed): the command is dropped. A
-    // new order stays unconfirmed and is sent again by the next start; a
-    // cancel was not answered, so its client knows nothing happened.
-    if (runner_->stopped() || !runner_->running()) return;
-    std::this_thread::yield();
-  }
+  while (!SubmitOrDrop(cmd, /*quiet=*/false)) std::this_thread::yield();
 }
 
 order_service::MarketQuote Core::Quote(protocol::SymbolId symbol) const {

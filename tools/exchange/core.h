@@ -176,6 +176,13 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
   size_t PumpOnce();
   // Splits complete groups [0, n) by owning partition and posts them.
   void Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through);
+  // One submission of `cmd` (quietly: the caller drives the runner itself).
+  // True when it is in the runner's input ring, or dropped because the
+  // runner stopped; false when the ring is full. REQUIRES: send_mu_.
+  bool SubmitOrDrop(const protocol::Command& cmd, bool quiet);
+
+  // Events taken by one poll at most.
+  static constexpr size_t kMaxPoll = 8192;
 
   const order_service::SymbolTable* symbols_;
   CoreOptions options_;
