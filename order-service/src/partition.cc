@@ -293,7 +293,7 @@ ApiResult<Partition::Admission> Partition::Admit(const PlaceOrderRequest& req,
     }
     auto c = u.by_client_id.find(req.new_client_order_id);
     if (c != u.by_client_id.end() && c->second != replacing &&
-        IsOpen(orders_.at(c->second).status)) {
+        IsOpen(OrderAt(c->second).status)) {
       return errors::DuplicateOrder();
     }
   }
@@ -369,7 +369,7 @@ Partition::Placed Partition::Commit(const PlaceOrderRequest& req, const Admissio
   const SymbolSpec& s = *a.v.spec;
   User& u = users_.at(req.user);
   const OrderId id = MakeOrderId(id_, next_order_++);
-  Order& o = orders_[id];
+  Order& o = orders_.emplace_back();  // orders_[next_order_ - 2]: see orders_
   o.id = id;
   o.user = req.user;
   o.symbol = s.id;
@@ -441,10 +441,10 @@ const Partition::Order* Partition::FindOrder(const OrderRef& ref) const {
     if (c == uit->second.by_client_id.end()) return nullptr;
     id = c->second;
   }
-  auto it = orders_.find(id);
-  if (it == orders_.end() || it->second.user != ref.user) return nullptr;
-  if (symbols_->at(it->second.symbol).name != ref.symbol) return nullptr;
-  return &it->second;
+  const Order* o = OrderById(id);
+  if (o == nullptr || o->user != ref.user) return nullptr;
+  if (symbols_->at(o->symbol).name != ref.symbol) return nullptr;
+  return o;
 }
 
 ApiResult<OrderInfo> Partition::CancelOrder(const OrderRef& ref) {
@@ -481,7 +481,7 @@ ApiResult<std::vector<OrderInfo>> Partition::DoCancelOpenOrders(UserId user,
   if (uit == users_.end()) return errors::InvalidApiKey();
   std::vector<OrderInfo> out;
   for (OrderId id : uit->second.open) {
-    const Order& o = orders_.at(id);
+    const Order& o = OrderAt(id);
     if (o.symbol == s->id) out.push_back(ToInfo(o));
   }
   if (out.empty()) return errors::UnknownOrder();
@@ -522,9 +522,7 @@ ApiResult<CancelReplaceResult> Partition::DoCancelReplace(const CancelReplaceReq
 // ---------------- Engine events ----------------
 
 Partition::Order* Partition::OwnOrder(OrderId id) {
-  if (PartitionOfOrder(id) != id_) return nullptr;
-  auto it = orders_.find(id);
-  return it == orders_.end() ? nullptr : &it->second;
+  return OrderById(id);
 }
 
 void Partition::OnEngineEvents(uint32_t stream, Seq through, const Event* events, size_t n) {
@@ -567,24 +565,21 @@ Seq Partition::stream_seq(uint32_t stream) const {
 }
 
 bool Partition::EngineConfirmed(OrderId id) const {
-  auto it = orders_.find(id);
-  return it != orders_.end() && (it->second.accepted || !IsOpen(it->second.status));
+  const Order* o = OrderById(id);
+  return o != nullptr && (o->accepted || !IsOpen(o->status));
 }
 
 bool Partition::IsFinal(OrderId id) const {
-  auto it = orders_.find(id);
-  return it != orders_.end() && !IsOpen(it->second.status);
+  const Order* o = OrderById(id);
+  return o != nullptr && !IsOpen(o->status);
 }
 
 std::vector<Command> Partition::UnconfirmedCommands() const {
-  std::vector<OrderId> ids;
-  for (const auto& [id, o] : orders_) {
-    if (!o.accepted && IsOpen(o.status)) ids.push_back(id);
+  std::vector<Command> out;  // in id order, the order of admission
+  for (size_t i = 0; i < orders_.size(); ++i) {
+    const Order& o = orders_[i];
+    if (!o.accepted && IsOpen(o.status)) out.push_back(CommandOf(o));
   }
-  std::sort(ids.begin(), ids.end());
-  std::vector<Command> out;
-  out.reserve(ids.size());
-  for (OrderId id : ids) out.push_back(CommandOf(orders_.at(id)));
   return out;
 }
 
@@ -926,7 +921,7 @@ ApiResult<std::vector<OrderInfo>> Partition::OpenOrders(UserId user,
   if (uit == users_.end()) return errors::InvalidApiKey();
   std::vector<OrderInfo> out;
   for (OrderId id : uit->second.open) {
-    const Order& o = orders_.at(id);
+    const Order& o = OrderAt(id);
     if (s == nullptr || o.symbol == s->id) out.push_back(ToInfo(o));
   }
   return out;
@@ -939,7 +934,7 @@ ApiResult<std::vector<OrderInfo>> Partition::AllOrders(UserId user, std::string_
   if (uit == users_.end()) return errors::InvalidApiKey();
   std::vector<OrderInfo> out;
   for (OrderId id : uit->second.orders) {
-    const Order& o = orders_.at(id);
+    const Order& o = OrderAt(id);
     if (o.symbol == s->id) out.push_back(ToInfo(o));
   }
   return out;
@@ -993,15 +988,15 @@ absl::Status Partition::CheckInvariants() const {
   for (const auto& [uid, u] : users_) {
     std::vector<Amount> locks(symbols_->num_assets(), 0);
     for (OrderId id : u.open) {
-      const Order& o = orders_.at(id);
+      const Order& o = OrderAt(id);
       if (!IsOpen(o.status)) return absl::InternalError(internal::Cat("closed order in open set ", id));
       if (o.locked < 0) return absl::InternalError(internal::Cat("negative order lock ", id));
       locks[o.lock_asset] += o.locked;
       ++open;
     }
     for (const auto& [cid, id] : u.by_client_id) {
-      auto it = orders_.find(id);
-      if (it == orders_.end() || it->second.client_id != cid || it->second.user != uid) {
+      const Order* o = OrderById(id);
+      if (o == nullptr || o->client_id != cid || o->user != uid) {
         return absl::InternalError(internal::Cat("client index entry ", cid, " is wrong"));
       }
     }
@@ -1044,7 +1039,7 @@ uint64_t Partition::StateHash() const {
     }
     h = HashCombine(h, u.trades.size());
     for (OrderId id : u.orders) {
-      const Order& o = orders_.at(id);
+      const Order& o = OrderAt(id);
       h = HashCombine(h, id);
       h = HashCombine(h, static_cast<uint64_t>(o.status));
       h = HashCombine(h, static_cast<uint64_t>(o.executed));

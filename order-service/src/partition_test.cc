@@ -464,6 +464,16 @@ TEST_F(PartitionTest, CancelOpenOrdersAndUnknowns) {
   const OrderId a = Place(Limit(alice_, Side::kBuy, "0.001", "40000"));
   const OrderId b = Place(Limit(alice_, Side::kBuy, "0.001", "39000"));
   const OrderId e = Place(Limit(alice_, Side::kSell, "1", "3000", "ETHUSDT"));
+  // Ids of no order of this partition: one past its last, another
+  // partition's first, the largest id.
+  for (OrderId bad : {e + 1, MakeOrderId(PartitionOfOrder(a) + 1, 1), ~OrderId{0}}) {
+    EXPECT_EQ(W(p_->QueryOrder(OrderRef{alice_, "BTCUSDT", bad, "", 0}).error()),
+              (Wire{-2013, "Order does not exist."}))
+        << bad;
+    EXPECT_EQ(p_->CancelOrder(OrderRef{alice_, "BTCUSDT", bad, "", 0}).error(),
+              errors::UnknownOrder())
+        << bad;
+  }
   // Bob cannot cancel Alice's order.
   EXPECT_EQ(p_->CancelOrder(OrderRef{bob_, "BTCUSDT", a, "", 0}).error(), errors::UnknownOrder());
   EXPECT_EQ(p_->OpenOrders(alice_, "").value().size(), 3u);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/btree_map.h"
@@ -17,6 +18,7 @@
 #include "xc/order_service/api_error.h"
 #include "xc/order_service/engine_link.h"
 #include "xc/order_service/filters.h"
+#include "xc/order_service/internal/chunked_table.h"
 #include "xc/order_service/messages.h"
 #include "xc/order_service/symbol_table.h"
 #include "xc/order_service/user_events.h"
@@ -333,6 +335,19 @@ class Partition {
   void Send(const protocol::Command& cmd);
   MarketQuote QuoteOf(std::string_view symbol) const;
   const Order* FindOrder(const OrderRef& ref) const;
+  // The order with this id, or null when it is not one of this partition's.
+  Order* OrderById(protocol::OrderId id) {
+    return const_cast<Order*>(std::as_const(*this).OrderById(id));
+  }
+  const Order* OrderById(protocol::OrderId id) const {
+    const uint64_t counter = id & ((uint64_t{1} << kOrderIdPartitionShift) - 1);
+    if (PartitionOfOrder(id) != id_ || counter == 0 || counter > orders_.size()) return nullptr;
+    return &orders_[counter - 1];
+  }
+  // The order with this id. REQUIRES: it is one of this partition's (an id
+  // from its own indexes).
+  Order& OrderAt(protocol::OrderId id) { return *OrderById(id); }
+  const Order& OrderAt(protocol::OrderId id) const { return *OrderById(id); }
   Order* OwnOrder(protocol::OrderId id);
   void ApplyFill(Order& o, const protocol::Event& e, bool is_maker);
   void Finish(Order& o, OrderStatus status, protocol::Timestamp ts);
@@ -372,11 +387,12 @@ class Partition {
   bool replaying_ = false;
 
   absl::btree_map<protocol::UserId, User> users_;
-  // Node-based: growing the table moves pointers, not Orders. With flat
-  // storage each doubling moved every order (hundreds of bytes each, into
-  // fresh pages) under the partition's mutex: exbench saw the whole exchange
-  // stall 15-40 ms at each doubling past ~64k orders.
-  absl::node_hash_map<protocol::OrderId, Order> orders_;
+  // Every order the partition ever admitted, by the counter of its id
+  // (MakeOrderId(id_, i + 1) is orders_[i]): ids are dense and never
+  // reused, so a table that only grows at its end serves, and its growth
+  // never stalls (a hash map's doubling rehashed every order under the
+  // partition's mutex: 164 ms at 918k orders). References stay valid.
+  internal::ChunkedTable<Order> orders_;
   std::map<std::string, ApiKeyRecord, std::less<>> api_keys_;
   std::vector<Amount> fees_;
   uint64_t next_order_ = 1;
