@@ -10,7 +10,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -308,14 +307,14 @@ class Partition {
   };
   struct User {
     std::vector<Balance> balances;
-    // Deques and a B-tree: history grows without bound, and relocating or
+    // Deques and a tree: history grows without bound, and relocating or
     // rehashing all of it when a vector or hash table doubles stalls the
     // partition (see orders_; a node map of 14k client ids took ~3 ms).
     std::deque<protocol::OrderId> orders;  // admission order
     std::deque<Trade> trades;
     absl::btree_set<protocol::OrderId> open;
     // client order id -> the latest order with it (open or not).
-    absl::btree_map<std::string, protocol::OrderId> by_client_id;
+    std::map<std::string, protocol::OrderId, std::less<>> by_client_id;
     protocol::Timestamp update_time = 0;
   };
   // A new order that passed every check, with its lock, not yet committed.
@@ -385,7 +384,10 @@ class Partition {
   PartitionJournal* const journal_;
   bool replaying_ = false;
 
-  absl::btree_map<protocol::UserId, User> users_;
+  // A node tree: a User is large, and the B-tree's in-node storage of it
+  // trips a sized-delete mismatch of this Abseil's btree under ASan when
+  // User's size changes.
+  std::map<protocol::UserId, User> users_;
   // Every order the partition ever admitted, by the counter of its id
   // (MakeOrderId(id_, i + 1) is orders_[i]): ids are dense and never
   // reused, so a table that only grows at its end serves, and its growth
