@@ -201,17 +201,19 @@ struct Worker::Impl {
   int64_t read_now = 0;  // when the bytes being handled were read (RecvLoop)
   // A timed wake-up comes late: on a VM by 40-60 µs (the hypervisor's
   // timer), which would make every operation go out that late and be
-  // charged for it. So the sleep before a send is cut short by this estimate
-  // of the overshoot, learnt from the wake-ups, and the rest is spun in
+  // charged for it. So the wait for a send is cut short by this estimate of
+  // the overshoot, learnt from the wake-ups, and the rest is spun in
   // non-blocking polls. Spinning is rationed to 1/kSpinShare of the time
-  // (a token bucket of at most kSpinBurstNs), and not done at all when
-  // operations are due less than twice the overshoot apart: then most gaps
-  // are too short to sleep in, the client sends in bursts, and spinning
-  // them all would take a core from the server it shares the machine with.
+  // (a token bucket of at most kSpinBurstNs), so that at a high rate, where
+  // every gap is shorter than the overshoot, the client does not take a
+  // core from the server it shares the machine with; it then sleeps and
+  // sends late, as before.
   static constexpr int64_t kMaxWakeEarlyNs = 200'000;
   static constexpr int64_t kSpinShare = 5;
   static constexpr int64_t kSpinBurstNs = 200'000;
-  // (send_interval_ns: the phase's shortest interval between sends.)
+  // Nor when operations are due more often than the overshoot: then no
+  // wait between two of them could be a sleep anyway, and the client sends
+  // them in bursts (the phase's shortest interval between sends, ns).
   int64_t wake_early_ns = 0;
   int64_t spin_tokens_ns = 0;
   int64_t spin_clock = 0;
@@ -650,50 +652,36 @@ struct Worker::Impl {
 
   // Waits for socket events until `deadline` (CLOCK_MONOTONIC ns) at most.
   // `send_due`: an operation is scheduled at `deadline`, so the wake-up
-  // should not be late (see wake_early_ns). Then the thread sleeps on the
-  // timer alone and reads what came meanwhile when it wakes: a reply's
-  // latency ends at its kernel receive stamp (RecvLoop), so it need not wake
-  // the thread, and one wake-up per send instead of two saves the client's
-  // CPU, and the server the interrupt that wakes a sleeping reader.
+  // should not be late (see wake_early_ns).
   void Poll(int64_t deadline, bool send_due) {
     epoll_event evs[256];
     const int64_t t0 = MonoNowNs();
     int64_t wait = deadline - t0;
     if (wait < 0) wait = 0;
     if (wait > 100'000'000) wait = 100'000'000;
+    bool timed = false;  // a timer wake-up whose overshoot is measured
     if (send_due && wait > 0) {
       spin_tokens_ns = std::min(kSpinBurstNs, spin_tokens_ns + (t0 - spin_clock) / kSpinShare);
       spin_clock = t0;
-      if (spin_tokens_ns > 0 && wait <= wake_early_ns && send_interval_ns > 2 * wake_early_ns) {
-        // Spin (polling the sockets) for the last few µs.
-        const int n = ::epoll_wait(epfd, evs, 256, 0);
-        spin_tokens_ns -= MonoNowNs() - t0;
-        Dispatch(evs, n);
-        return;
+      if (wait > wake_early_ns) {
+        wait -= wake_early_ns;
+        timed = true;
+      } else if (spin_tokens_ns > 0 && send_interval_ns > wake_early_ns) {
+        wait = 0;  // spin (polling the sockets) for the last few µs
       }
-      // Sleep the gap, less the overshoot expected when there is room.
-      const bool early = wait > wake_early_ns;
-      const int64_t until = t0 + wait - (early ? wake_early_ns : 0);
-      const timespec ts{static_cast<time_t>(until / 1'000'000'000),
-                        static_cast<long>(until % 1'000'000'000)};
-      while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-      }
-      if (early) {
-        // A running 75th percentile of the overshoot (frugal streaming: the
-        // estimate steps up 3 units when a wake-up is later than it, down 1
-        // when earlier), so most wake-ups come before the deadline.
-        const int64_t overshoot = MonoNowNs() - until;
-        wake_early_ns += overshoot > wake_early_ns ? 750 : -250;
-        wake_early_ns = std::clamp<int64_t>(wake_early_ns, 0, kMaxWakeEarlyNs);
-      }
-      wait = 0;
     }
     timespec ts{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
-    Dispatch(evs, ::epoll_pwait2(epfd, evs, 256, &ts, nullptr));
-  }
-
-  // Handles the socket events of one poll.
-  void Dispatch(const epoll_event* evs, int n) {
+    const int n = ::epoll_pwait2(epfd, evs, 256, &ts, nullptr);
+    if (send_due && wait == 0) {
+      spin_tokens_ns -= MonoNowNs() - t0;
+    } else if (timed && n == 0) {
+      // A running 75th percentile of the overshoot (frugal streaming: the
+      // estimate steps up 3 units when a wake-up is later than it, down 1
+      // when earlier), so most wake-ups come before the deadline.
+      const int64_t overshoot = MonoNowNs() - (t0 + wait);
+      wake_early_ns += overshoot > wake_early_ns ? 750 : -250;
+      wake_early_ns = std::clamp<int64_t>(wake_early_ns, 0, kMaxWakeEarlyNs);
+    }
     const int64_t wall_ms = n > 0 ? WallMs() : 0;
     for (int k = 0; k < n; ++k) {
       const uint64_t tag = evs[k].data.u64;
