@@ -76,7 +76,9 @@
 // and thread; a non-upgrade request for such a path is routed as HTTP (404
 // unless Route'd too). A session:
 //   - receives text messages into its WsHandler, on its I/O thread;
-//   - sends what WsSession::Send queues (any thread; posted to its thread),
+//   - sends what WsSession::Send queues (any thread; posted to its thread,
+//     or, on that thread, queued and written at once with one non-blocking
+//     write unless messages from other threads wait for it in the post),
 //     in order, at most ws_max_queue messages queued: one more closes the
 //     session with 1008 (policy violation) "slow consumer". What is queued
 //     when a write can start goes out as one batch: the server frames the
@@ -249,8 +251,8 @@ using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 using HttpInterceptor = std::function<bool(const HttpRequest&, HttpResponse&)>;
 // The server's side of one WebSocket session, as its handler sees it.
 // Thread safety: every method may be called from any thread; the work is
-// posted to the session's I/O thread. After the session closed, calls do
-// nothing.
+// posted to the session's I/O thread (done at once when called there). After
+// the session closed, calls do nothing.
 class WsSession {
  public:
   virtual ~WsSession() = default;
