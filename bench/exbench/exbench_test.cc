@@ -237,12 +237,23 @@ TEST(NetTest, RecvStampedGivesTheArrivalTime) {
   ASSERT_GE(fd, 0) << error;
   ASSERT_TRUE(EnableRxTimestamps(fd));
   tcp::socket peer = acceptor.accept();
+  // The kernel turns receive stamping on asynchronously (a deferred static
+  // key), so the first segments after EnableRxTimestamps may come unstamped:
+  // wait until one is stamped (read well after its arrival) before the test.
+  char buf[16];
+  int64_t arrival = 0, read_at = 0;
+  bool stamping = false;
+  for (int i = 0; i < 100 && !stamping; ++i) {
+    boost::asio::write(peer, boost::asio::buffer(std::string_view("x")));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(RecvStamped(fd, buf, sizeof buf, &arrival, &read_at), 1);
+    stamping = read_at - arrival >= 5'000'000;
+  }
+  ASSERT_TRUE(stamping) << "no receive stamps";
   const int64_t before = MonoNowNs();
   boost::asio::write(peer, boost::asio::buffer(std::string_view("reply")));
   const int64_t sent = MonoNowNs();
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  char buf[16];
-  int64_t arrival = 0, read_at = 0;
   ASSERT_EQ(RecvStamped(fd, buf, sizeof buf, &arrival, &read_at), 5);
   EXPECT_EQ(std::string_view(buf, 5), "reply");
   EXPECT_GE(read_at - sent, 50'000'000);

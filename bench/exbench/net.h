@@ -27,7 +27,8 @@ bool EnableRxTimestamps(int fd);
 // interrupt that can cost 50-70 µs, which is the client's delay, not the
 // server's. Bytes read together with later ones arrived earlier, so the
 // stamp can only overstate their latency. Without a usable stamp (none
-// asked for, or a clock step), *arrival = *read_at.
+// asked for, a clock step, or the first segments after EnableRxTimestamps:
+// the kernel turns stamping on asynchronously), *arrival = *read_at.
 long RecvStamped(int fd, char* buf, size_t len, int64_t* arrival, int64_t* read_at);
 
 // One parsed HTTP response at the front of a buffer.
