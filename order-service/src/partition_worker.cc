@@ -35,7 +35,7 @@ void PartitionWorker::Stop() {
 
 void PartitionWorker::Run(Task task) { RunTask(std::move(task), /*engine_events=*/false); }
 
-void PartitionWorker::RunTask(Task task, bool engine_events) {
+void PartitionWorker::RunTask(Task task, bool engine_events, std::vector<Deferred>* hold) {
   // Backpressure: the engine is behind (its input ring is full). Wait here,
   // holding nothing, rather than queue without bound; the worker's thread
   // keeps forwarding meanwhile.
@@ -68,16 +68,17 @@ void PartitionWorker::RunTask(Task task, bool engine_events) {
     }
   }
   // else: the thread committing now takes this task's batch next.
-  Unlock(l, forwarded);
+  Unlock(l, forwarded, hold);
 }
 
 void PartitionWorker::RunEvents(uint32_t stream, protocol::Seq through,
-                                const protocol::Event* events, size_t n) {
+                                const protocol::Event* events, size_t n,
+                                std::vector<Deferred>* hold) {
   RunTask(
       [stream, through, events, n](PartitionWorker&, Partition& p) {
         p.OnEngineEvents(stream, through, events, n);
       },
-      /*engine_events=*/true);
+      /*engine_events=*/true, hold);
 }
 
 bool PartitionWorker::Commit(std::unique_lock<std::mutex>& l) {
@@ -155,8 +156,16 @@ void PartitionWorker::RunChecks(uint64_t after_gen) {
   checks_.resize(keep);
 }
 
-void PartitionWorker::Unlock(std::unique_lock<std::mutex>& l, bool flush) {
+void PartitionWorker::Unlock(std::unique_lock<std::mutex>& l, bool flush,
+                             std::vector<Deferred>* hold) {
   if (deferred_.empty()) {
+    l.unlock();
+    if (flush) engine_->Flush();
+    return;
+  }
+  if (hold != nullptr) {
+    for (Deferred& f : deferred_) hold->push_back(std::move(f));
+    deferred_.clear();
     l.unlock();
     if (flush) engine_->Flush();
     return;

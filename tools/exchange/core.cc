@@ -222,10 +222,15 @@ void Core::Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through) 
   for (order_service::PartitionId p = 0; p < options_.partitions; ++p) {
     if (scratch_[p].empty() && through - posted_[p] < kMarkerLag) continue;
     // Settled here, on the pump's thread (PartitionWorker::Run): the answers
-    // these events complete leave from here too.
-    workers_[p]->RunEvents(kStream, through, scratch_[p].data(), scratch_[p].size());
+    // these events complete leave from here too, once every partition has
+    // applied them: a taker told FILLED who then asks for the maker's order
+    // (another user, maybe another partition) finds it filled.
+    workers_[p]->RunEvents(kStream, through, scratch_[p].data(), scratch_[p].size(),
+                           &held_answers_);
     posted_[p] = through;
   }
+  for (auto& answer : held_answers_) std::move(answer)();
+  held_answers_.clear();
 }
 
 size_t Core::PumpOnce() {

@@ -199,6 +199,8 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
   protocol::Seq through_ = 0;          // pump: the last complete group's seq
   std::vector<std::vector<protocol::Event>> scratch_;  // pump: per partition
   std::vector<protocol::Event> pump_buf_;              // pump: polled, not yet whole
+  // pump: answers of one Dispatch, run once every partition applied it.
+  std::vector<order_service::PartitionWorker::Deferred> held_answers_;
   // The pump role: the pump thread, or a thread in Flush; one at a time.
   engine::node::Role pump_role_;
 

@@ -131,9 +131,13 @@ class PartitionWorker final : private EngineLink {
   // commits (see the file comment). Dropped (never run) after Stop began or
   // after a failure.
   void Run(Task task);
-  // Runs Partition::OnEngineEvents with a batch of engine events.
+  // Runs Partition::OnEngineEvents with a batch of engine events. With
+  // `hold`, the answers it makes ready are appended there instead of run:
+  // the caller runs them once every partition owning a side of the events
+  // applied them (a client told its order filled must find the other side
+  // filled too, on whatever partition it is).
   void RunEvents(uint32_t stream, protocol::Seq through, const protocol::Event* events,
-                 size_t n);
+                 size_t n, std::vector<Deferred>* hold = nullptr);
   // From a task or check: `check` runs once this task's batch is durable,
   // and then as Check says until it returns true.
   void AddCheck(Check check) { checks_.push_back({open_gen_, std::move(check)}); }
@@ -231,8 +235,8 @@ class PartitionWorker final : private EngineLink {
   // that return true.
   void RunChecks(uint64_t after_gen);
   // Run; engine_events: the task applies engine events (so every durable
-  // check may have become ready).
-  void RunTask(Task task, bool engine_events);
+  // check may have become ready); hold: as RunEvents.
+  void RunTask(Task task, bool engine_events, std::vector<Deferred>* hold = nullptr);
   // Under the mutex: wakes the worker's thread if it waits.
   void WakeWorker() {
     if (!worker_waiting_) return;
@@ -240,8 +244,9 @@ class PartitionWorker final : private EngineLink {
     cv_.notify_one();
   }
   // Releases `l`, calls EngineLink::Flush if `flush`, and runs what was
-  // deferred under `l`.
-  void Unlock(std::unique_lock<std::mutex>& l, bool flush = false);
+  // deferred under `l` (or appends it to `hold`).
+  void Unlock(std::unique_lock<std::mutex>& l, bool flush = false,
+              std::vector<Deferred>* hold = nullptr);
   // Under the mutex.
   void PublishBacklog() {
     backlog_.store(uncommitted_ + unsent_count_.load(std::memory_order_relaxed),
