@@ -107,7 +107,8 @@ enum class RecvEnd { kStopped, kDrained, kEof, kFailed };
 // after its first `*len` bytes (grown to keep 16 KiB free; EINTR retried),
 // adding what came to `*len` and calling on_data(bytes read, arrival,
 // read_at) (RecvStamped), which returns false to stop reading. Ends when
-// on_data stopped (kStopped), recv() would block (kDrained), the peer closed
+// on_data stopped (kStopped), recv() would block or read less than it could
+// (kDrained: the sockets are polled level-triggered), the peer closed
 // (kEof) or recv() failed (kFailed).
 template <typename OnData>
 RecvEnd RecvLoop(int fd, std::vector<char>* in, size_t* len, OnData&& on_data) {
@@ -119,8 +120,13 @@ RecvEnd RecvLoop(int fd, std::vector<char>* in, size_t* len, OnData&& on_data) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return RecvEnd::kDrained;
     if (n == 0) return RecvEnd::kEof;
     if (n < 0) return RecvEnd::kFailed;
+    const bool short_read = static_cast<size_t>(n) < in->size() - *len;
     *len += static_cast<size_t>(n);
     if (!on_data(static_cast<size_t>(n), arrival, read_at)) return RecvEnd::kStopped;
+    // The sockets are polled level-triggered: after a short read the queue
+    // was empty, and bytes that come later make the next poll report the
+    // socket again. Reading on to EAGAIN would cost a system call per reply.
+    if (short_read) return RecvEnd::kDrained;
   }
 }
 
