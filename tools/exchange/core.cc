@@ -5,10 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <span>
+#include <string>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "xc/protocol/check.h"
@@ -56,17 +59,52 @@ Core::Core(const order_service::SymbolTable* symbols, CoreOptions options,
 
 Core::~Core() { Stop(); }
 
+namespace {
+
+std::string PartitionLogName(uint32_t p) { return absl::StrCat("partition-", p, ".log"); }
+
+// How many partitions wrote the logs in `dir` (one past the highest
+// partition-<p>.log; Recover creates them all), 0 if none.
+uint32_t PartitionLogsIn(const std::string& dir) {
+  uint32_t count = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    constexpr std::string_view kPrefix = "partition-", kSuffix = ".log";
+    if (!name.starts_with(kPrefix) || !name.ends_with(kSuffix)) continue;
+    const char* first = name.data() + kPrefix.size();
+    const char* last = name.data() + name.size() - kSuffix.size();
+    uint32_t p = 0;
+    if (first < last && std::from_chars(first, last, p).ptr == last && PartitionLogName(p) == name) {
+      count = std::max(count, p + 1);
+    }
+  }
+  return count;
+}
+
+}  // namespace
+
 absl::Status Core::Recover(std::string* report) {
   std::error_code ec;
   std::filesystem::create_directories(options_.dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", options_.dir, ": ", ec.message()));
   const uint32_t n = options_.partitions;
+  // Users map to partitions by a hash of (user, count): logs written under
+  // another count would replay users into partitions that do not own them,
+  // which drop them (and their balances) as not theirs.
+  if (const uint32_t found = PartitionLogsIn(options_.dir); found != 0 && found != n) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        options_.dir, " holds the logs of ", found, " order-service partitions, not ", n,
+        ": users are placed by the partition count, so it cannot change on existing data "
+        "(set partitions = ",
+        found, ")"));
+  }
   std::vector<order_service::PartitionWorker*> raw;
   uint64_t records = 0;
   protocol::UserId max_user = 0;
   for (order_service::PartitionId p = 0; p < n; ++p) {
     const std::string path =
-        (std::filesystem::path(options_.dir) / absl::StrCat("partition-", p, ".log")).string();
+        (std::filesystem::path(options_.dir) / PartitionLogName(p)).string();
     auto opened = order_service::PartitionLog::Open(path, {options_.sync});
     if (!opened.ok()) return opened.status();
     logs_.push_back(std::move(opened->log));

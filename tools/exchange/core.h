@@ -108,7 +108,9 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
 
   // ---- setup, in this order ----
   // Step 1: opens and replays the partition logs. Errors: log I/O; a record
-  // the partition refuses (DataLoss naming the file and record).
+  // the partition refuses (DataLoss naming the file and record); logs of
+  // another partition count in the directory (FailedPrecondition: users are
+  // placed by the count, so it is fixed once data exists).
   [[nodiscard]] absl::Status Recover(std::string* report);
   // The engine seq every partition has applied (the minimum).
   protocol::Seq PartitionsEngineSeq() const;

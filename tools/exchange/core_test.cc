@@ -203,6 +203,48 @@ TEST_P(CoreTest, TakerToldFilledFindsMakerOnOtherPartitionFilled) {
   EXPECT_TRUE(open.value().empty());
 }
 
+TEST_P(CoreTest, RefusesLogsOfAnotherPartitionCount) {
+  // Data written with kPartitions partitions (a user with a balance)...
+  const protocol::UserId user = UserOn(1);
+  ASSERT_NE(user, 0u);
+  runner_->Stop();
+  core_->Stop();
+  core_.reset();
+  // ...is refused under another count, and left as it was.
+  for (uint32_t n : {1u, kPartitions + 1}) {
+    CoreOptions o;
+    o.partitions = n;
+    o.dir = dir_ + "/orders";
+    o.sync = false;
+    o.market = market_.get();
+    Core other(&table_, std::move(o), &clock_);
+    std::string report;
+    const absl::Status s = other.Recover(&report);
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << n << ": " << s;
+    EXPECT_NE(s.message().find("set partitions = 2"), std::string_view::npos) << s;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/orders/partition-2.log"));
+  // The same count still recovers the user.
+  CoreOptions o;
+  o.partitions = kPartitions;
+  o.dir = dir_ + "/orders";
+  o.sync = false;
+  o.market = market_.get();
+  Core same(&table_, std::move(o), &clock_);
+  std::string report;
+  ASSERT_TRUE(same.Recover(&report).ok()) << report;
+  EXPECT_NE(report.find("order service: 2 partitions"), std::string::npos) << report;
+  auto account = same.api().Account(user);
+  ASSERT_TRUE(account.ok());
+  bool usdt = false;
+  for (const auto& b : account.value().balances) {
+    if (b.asset != "USDT") continue;
+    usdt = true;
+    EXPECT_EQ(b.free, 1'000'000 * kWhole);
+  }
+  EXPECT_TRUE(usdt);
+}
+
 INSTANTIATE_TEST_SUITE_P(RunToCompletion, CoreTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& p) {
                            return p.param ? "RunToCompletion" : "PumpThread";
