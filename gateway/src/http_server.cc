@@ -309,6 +309,10 @@ class WsLayerOwner {
  public:
   virtual ~WsLayerOwner() = default;
   virtual void OnBeastWriteDone() = 0;
+  // Beast is about to read the socket (the frames it had read are handled)
+  // or to write a frame of its own (`beast_frame`: a pong, or a close that
+  // may end the stream): the owner writes what it held back first.
+  virtual void FlushHeld(bool beast_frame) = 0;
 };
 
 // The next layer of a session's websocket::stream: `Stream` plus a gate
@@ -349,6 +353,7 @@ class WsLayer {
 
   template <typename Buffers, typename Token>
   auto async_read_some(const Buffers& b, Token&& token) {
+    if (auto owner = owner_.lock()) owner->FlushHeld(/*beast_frame=*/false);
     return s_.async_read_some(b, std::forward<Token>(token));
   }
 
@@ -376,6 +381,11 @@ class WsLayer {
 
   template <typename Buffers, typename Handler>
   void BeastWrite(const Buffers& b, Handler handler) {
+    if (!raw_writing_) {
+      // Answers held back go out before this frame (then the frame waits
+      // for their write, below, if it did not end at once).
+      if (auto owner = owner_.lock()) owner->FlushHeld(/*beast_frame=*/true);
+    }
     if (raw_writing_) {
       held_ = std::make_unique<HeldWrite<Buffers, Handler>>(this, b, std::move(handler));
       return;
@@ -506,6 +516,16 @@ class WsConnection : public ConnectionBase,
 
   void OnBeastWriteDone() override { WriteBatch(); }
 
+  void FlushHeld(bool beast_frame) override {
+    if (!hold_writes_) return;
+    hold_writes_ = false;
+    // In front of Beast's own frame the stream may already be closing (Beast
+    // marks it before writing its close frame, after a protocol error in the
+    // client's next frame): the held answers still precede that frame, so
+    // the client learns what became of the requests that were executed.
+    WriteBatch(/*before_beast_frame=*/beast_frame);
+  }
+
  private:
   WsLayer<Stream>& layer() { return ws_->next_layer(); }
 
@@ -522,10 +542,17 @@ class WsConnection : public ConnectionBase,
   void OnRead(boost::system::error_code ec) {
     if (finished_) return;
     if (ec) {  // closed by the peer, by us (sweep, stop, slow consumer) or broken
+      FlushHeld(/*beast_frame=*/false);  // answers to messages read before the end
       Finish();
       return;
     }
     Touch();
+    // What this message's handling queues is written when Beast next reads
+    // the socket: at once when no other message came with this one (Read
+    // below gets there), else after the messages already read, all in one
+    // write (under load a read brings several, and a write each cost a
+    // sendmsg and a loopback delivery each).
+    hold_writes_ = true;
     auto data = in_.cdata();
     handler_->OnMessage(std::string_view(static_cast<const char*>(data.data()), data.size()));
     in_.consume(in_.size());
@@ -539,7 +566,7 @@ class WsConnection : public ConnectionBase,
       return;
     }
     queue_.push_back(std::move(t));
-    WriteBatch();
+    if (!hold_writes_) WriteBatch();
   }
 
   // Starts writing everything queued as one batch of frames, unless a batch
@@ -547,9 +574,11 @@ class WsConnection : public ConnectionBase,
   // (OnBeastWriteDone comes back here), or the stream is not open: the
   // handshake is not answered yet (the accept handler comes back here), or
   // a close frame is on its way (Beast sets that before writing it, and no
-  // data frame may follow it).
-  void WriteBatch() {
-    if (writing_ || queue_.empty() || !ws_->is_open() || layer().beast_writing()) return;
+  // data frame may follow it), except `before_beast_frame` (FlushHeld: that
+  // close frame is not written yet and waits for this batch).
+  void WriteBatch(bool before_beast_frame = false) {
+    if (writing_ || queue_.empty() || layer().beast_writing()) return;
+    if (!ws_->is_open() && !before_beast_frame) return;
     const size_t n = queue_.size();
     headers_.resize(n);  // before taking pointers into it
     bufs_.clear();
@@ -690,6 +719,9 @@ class WsConnection : public ConnectionBase,
   size_t next_buf_ = 0;
   SteadyTime next_ping_{};
   bool writing_ = false;
+  // Set while Beast hands over messages it already read (OnRead): Enqueue
+  // queues without writing until FlushHeld.
+  bool hold_writes_ = false;
   bool closing_ = false;
   bool ping_busy_ = false;
   bool finished_ = false;

@@ -767,5 +767,100 @@ TEST_F(WsBatchTest, SameThreadMessagesQueueBehindOnesFromOtherThreads) {
   }
 }
 
+// A client frame (masked, RFC 6455 5.3) with `opcode` and `payload`.
+std::string MaskedFrame(uint8_t opcode, std::string_view payload) {
+  std::string f;
+  f.push_back(static_cast<char>(0x80 | opcode));
+  if (payload.size() < 126) {
+    f.push_back(static_cast<char>(0x80 | payload.size()));
+  } else {
+    f.push_back(static_cast<char>(0x80 | 126));
+    f.push_back(static_cast<char>(payload.size() >> 8));
+    f.push_back(static_cast<char>(payload.size() & 0xff));
+  }
+  const uint8_t mask[4] = {0x12, 0x34, 0x56, 0x78};
+  for (uint8_t m : mask) f.push_back(static_cast<char>(m));
+  for (size_t i = 0; i < payload.size(); ++i) {
+    f.push_back(static_cast<char>(static_cast<uint8_t>(payload[i]) ^ mask[i % 4]));
+  }
+  return f;
+}
+
+// Answers each message at once, from inside its handler ("re:" + it).
+class WsEchoTest : public WsBatchTest {
+ protected:
+  void StartEcho(HttpServerOptions o) {
+    struct Echo : WsHandler {
+      std::shared_ptr<WsSession> session;
+      void OnMessage(std::string_view m) override {
+        session->Send(std::make_shared<const std::string>("re:" + std::string(m)));
+      }
+      void OnClose() override { session.reset(); }
+    };
+    StartServer(std::move(o), [](HttpServer& s) {
+      s.RouteWebSocket("/ws", [](const HttpRequest&, std::shared_ptr<WsSession> ws) {
+        auto h = std::make_shared<Echo>();
+        h->session = std::move(ws);
+        return h;
+      });
+    });
+  }
+
+  // Writes `n` requests in one write, so that the server reads many in one
+  // go (it then holds their answers and writes them together): each answer
+  // must come, whole and in order.
+  template <typename Ws>
+  void ExpectAnswersInOrder(Ws& ws, size_t n) {
+    std::string burst;
+    for (size_t i = 0; i < n; ++i) burst += MaskedFrame(0x1, "m" + std::to_string(i));
+    asio::write(ws.next_layer(), asio::buffer(burst));
+    beast::flat_buffer b;
+    for (size_t i = 0; i < n; ++i) {
+      b.clear();
+      boost::system::error_code ec;
+      ws.read(b, ec);
+      ASSERT_FALSE(ec) << "answer " << i << ": " << ec.message();
+      ASSERT_EQ(beast::buffers_to_string(b.data()), "re:m" + std::to_string(i));
+    }
+  }
+};
+
+TEST_F(WsEchoTest, RequestsReadTogetherAreAllAnsweredInOrder) {
+  StartEcho({});
+  PlainWs c(server_->port());
+  ExpectAnswersInOrder(c.ws, 300);
+  ExpectAnswersInOrder(c.ws, 1);  // and a lone one after them
+}
+
+TEST_F(WsEchoTest, RequestsReadTogetherAreAllAnsweredInOrderOverTls) {
+  StartEcho(TlsOptions());
+  TlsWs c(server_->port(), cert_.cert_file);
+  ExpectAnswersInOrder(c.ws, 300);
+  ExpectAnswersInOrder(c.ws, 1);
+}
+
+// Requests followed, in the same write, by a frame Beast refuses (reserved
+// opcode 3): the requests were executed, so their answers come before the
+// close frame (1002) that Beast answers the bad frame with.
+TEST_F(WsEchoTest, AnswersHeldForARequestPrecedeTheCloseForAProtocolError) {
+  StartEcho({});
+  PlainWs c(server_->port());
+  const std::string bytes = MaskedFrame(0x1, "a") + MaskedFrame(0x1, "b") + MaskedFrame(0x3, "x");
+  asio::write(c.ws.next_layer(), asio::buffer(bytes));
+  beast::flat_buffer b;
+  for (const char* want : {"re:a", "re:b"}) {
+    b.clear();
+    boost::system::error_code ec;
+    c.ws.read(b, ec);
+    ASSERT_FALSE(ec) << want << ": " << ec.message();
+    EXPECT_EQ(beast::buffers_to_string(b.data()), want);
+  }
+  b.clear();
+  boost::system::error_code ec;
+  c.ws.read(b, ec);
+  EXPECT_EQ(ec, websocket::error::closed) << ec.message();
+  EXPECT_EQ(c.ws.reason().code, websocket::close_code::protocol_error);
+}
+
 }  // namespace
 }  // namespace xc::gateway
