@@ -149,7 +149,10 @@ void PartitionWorker::RunChecks(uint64_t after_gen) {
   while (keep > 0 && checks_[keep - 1].gen > after_gen) --keep;
   // A check may add checks (they belong to the open batch and stay).
   for (size_t i = keep; i < checks_.size(); ++i) {
-    if (checks_[i].gen <= durable_gen_ && checks_[i].check(partition_)) continue;
+    if (checks_[i].gen <= durable_gen_ && checks_[i].check(partition_)) {
+      checks_done_ = true;
+      continue;
+    }
     if (keep != i) checks_[keep] = std::move(checks_[i]);
     ++keep;
   }
@@ -158,6 +161,7 @@ void PartitionWorker::RunChecks(uint64_t after_gen) {
 
 void PartitionWorker::Unlock(std::unique_lock<std::mutex>& l, bool flush,
                              std::vector<Deferred>* hold) {
+  const bool checks_done = std::exchange(checks_done_, false);
   if (deferred_.empty()) {
     l.unlock();
     if (flush) engine_->Flush();
@@ -174,6 +178,10 @@ void PartitionWorker::Unlock(std::unique_lock<std::mutex>& l, bool flush,
   run.swap(deferred_);
   l.unlock();
   if (flush) engine_->Flush();
+  // A check that completed here, not in RunEvents, may have found events
+  // that a delivery under way applied to this partition but not yet to the
+  // other side's (the batch became durable, or time passed, in between).
+  if (checks_done) engine_->AwaitDeliveries();
   for (Deferred& f : run) std::move(f)();
 }
 

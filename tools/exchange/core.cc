@@ -246,7 +246,29 @@ void Core::Stop() {
   for (auto& w : workers_) w->Stop();
 }
 
+namespace {
+// Set on the thread inside Dispatch: answers made ready there are held, and
+// it must not wait for itself.
+thread_local bool tl_dispatching = false;
+}  // namespace
+
+void Core::AwaitDeliveries() {
+  if (tl_dispatching) return;
+  const uint64_t s = dispatch_seq_.load(std::memory_order_seq_cst);
+  if ((s & 1) == 0) return;
+  // The events our check found were applied by this Dispatch (or an earlier
+  // one): once it ends, every partition owning a side of them has them.
+  dispatch_waiters_.fetch_add(1, std::memory_order_seq_cst);
+  while (dispatch_seq_.load(std::memory_order_seq_cst) == s) dispatch_seq_.wait(s);
+  dispatch_waiters_.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void Core::Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through) {
+  // Odd from here to the last partition (AwaitDeliveries). seq_cst pairs
+  // with the waiter's count: either we see it and wake it, or it sees the
+  // end and does not sleep.
+  dispatch_seq_.fetch_add(1, std::memory_order_seq_cst);
+  tl_dispatching = true;
   through_ = through;
   // A partition with no event in this round still hears of the seq now and
   // then, so that its journaled watermark never lags far behind the engine
@@ -267,6 +289,9 @@ void Core::Dispatch(const protocol::Event* ev, size_t n, protocol::Seq through) 
                            &held_answers_);
     posted_[p] = through;
   }
+  tl_dispatching = false;
+  dispatch_seq_.fetch_add(1, std::memory_order_seq_cst);
+  if (dispatch_waiters_.load(std::memory_order_seq_cst) != 0) dispatch_seq_.notify_all();
   for (auto& answer : held_answers_) std::move(answer)();
   held_answers_.clear();
 }

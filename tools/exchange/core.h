@@ -157,6 +157,9 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
   // After TrySend, with no partition held: with run_to_completion, drives
   // the engine and pumps its events on this thread (see CoreOptions).
   void Flush() override;
+  // Waits (futex) while a Dispatch is applying events to the partitions,
+  // unless called from inside it.
+  void AwaitDeliveries() override;
   order_service::MarketQuote Quote(protocol::SymbolId symbol) const override;
 
   uint64_t resent_orders() const { return resend_.size(); }
@@ -203,6 +206,11 @@ class Core : public order_service::EngineLink, public order_service::MarketView 
   std::vector<protocol::Event> pump_buf_;              // pump: polled, not yet whole
   // pump: answers of one Dispatch, run once every partition applied it.
   std::vector<order_service::PartitionWorker::Deferred> held_answers_;
+  // Odd while a Dispatch applies events (AwaitDeliveries waits on it), and
+  // how many threads wait (Dispatch wakes them only then: a futex call per
+  // Dispatch otherwise).
+  std::atomic<uint64_t> dispatch_seq_{0};
+  std::atomic<uint32_t> dispatch_waiters_{0};
   // The pump role: the pump thread, or a thread in Flush; one at a time.
   engine::node::Role pump_role_;
 

@@ -78,8 +78,10 @@
 //   - receives text messages into its WsHandler, on its I/O thread;
 //   - sends what WsSession::Send queues (any thread; posted to its thread,
 //     or, on that thread, queued and written at once with one non-blocking
-//     write unless messages from other threads wait for it in the post),
-//     in order, at most ws_max_queue messages queued: one more closes the
+//     write unless messages from other threads wait for it in the post;
+//     while the session handles messages that arrived together, what it
+//     queues waits until they are handled, or until Beast writes a pong or
+//     a close, and goes out in one write), in order, at most ws_max_queue messages queued: one more closes the
 //     session with 1008 (policy violation) "slow consumer". What is queued
 //     when a write can start goes out as one batch: the server frames the
 //     messages itself (text, unmasked, never compressed: permessage-deflate

@@ -36,6 +36,13 @@ class EngineLink {
   // partition (it may then do work that settles partitions: an in-process
   // link may apply the commands and deliver their events right there).
   virtual void Flush() {}
+  // Called, holding no partition, before answers made ready outside the
+  // delivery of engine events run (a check that waited for its batch to be
+  // durable, or for time). Returns once a delivery of events that was under
+  // way has reached every partition owning a side of them: an answer must
+  // not tell of a fill that the other side's partition has not applied yet.
+  // The default (no such delivery) returns at once.
+  virtual void AwaitDeliveries() {}
 };
 
 // Reference prices of a symbol, in ticks; 0 means "none" (empty side, no

@@ -277,6 +277,7 @@ class PartitionWorker final : private EngineLink {
   };
   std::vector<PendingCheck> checks_;
   std::vector<Deferred> deferred_;
+  bool checks_done_ = false;  // RunChecks completed a check since the last Unlock
   UserEventSink* user_sink_ = nullptr;
   // The committer's (Commit, Forward):
   Batch batch_;
