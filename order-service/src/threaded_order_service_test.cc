@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -366,6 +367,121 @@ INSTANTIATE_TEST_SUITE_P(SyncOrNot, ThreadedOrderServiceTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& i) {
                            return i.param ? std::string("GroupCommit") : std::string("Inline");
                          });
+
+// Guards EngineLink::AwaitDeliveries (90a2037): an answer whose check
+// completes outside an event delivery (in Commit, once its batch is durable)
+// must wait for the delivery under way before it runs, or it can tell of a
+// fill that the other side's partition has not applied yet; answers made in
+// a delivery go to its hold vector and need no wait.
+//
+// The engine link of one PartitionWorker, no log (sync off: the caller
+// commits) and no worker thread, so every step runs on the test's thread.
+// With `inline_delivery`, TrySend delivers the command's events right away,
+// as Core::Dispatch does (RunEvents with a hold vector, then the held
+// answers): it stands in for the event pump delivering while Commit has
+// released the partition's mutex to forward, the window of the race. Else
+// the events wait in `queued` for Deliver. `calls` records the order of
+// sends, deliveries, AwaitDeliveries and answers.
+class DeliveringLink : public EngineLink {
+ public:
+  void Send(const Command& c) override { TrySend(c); }
+  // Commit forwards with it, its partition's mutex released.
+  bool TrySend(const Command& c) override {
+    calls.push_back("send");
+    Event e;
+    e.seq = ++seq_;
+    e.symbol = c.symbol;
+    e.order_id = c.order_id;
+    e.user = c.user;
+    e.side = c.side;
+    e.price = c.price;
+    e.qty = c.qty;
+    e.type = EventType::kAccepted;
+    if (inline_delivery) {
+      Deliver(e);
+    } else {
+      queued.push_back(e);
+    }
+    return true;
+  }
+  void AwaitDeliveries() override { calls.push_back("await"); }
+  // RunEvents with a hold vector, then the answers it held.
+  void Deliver(const Event& e) {
+    std::vector<PartitionWorker::Deferred> held;
+    worker->RunEvents(0, e.seq, &e, 1, &held);
+    calls.push_back("delivered, held " + std::to_string(held.size()));
+    for (auto& answer : held) std::move(answer)();
+  }
+
+  PartitionWorker* worker = nullptr;
+  bool inline_delivery = false;
+  std::vector<Event> queued;
+  std::vector<std::string> calls;
+
+ private:
+  protocol::Seq seq_ = 0;
+};
+
+class PartitionWorkerDeliveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto t = SymbolTable::Build(SymbolTable::DefaultConfigs());
+    ASSERT_TRUE(t.ok());
+    table_ = *std::move(t);
+    worker_ = std::make_unique<PartitionWorker>(0, 1, &table_, nullptr, &link_, nullptr);
+    link_.worker = worker_.get();
+    svc_ = std::make_unique<ThreadedOrderService>(&table_, std::vector{worker_.get()});
+    auto s = worker_->Call([](Partition& p) {
+      absl::Status st = p.CreateUser(1);
+      if (st.ok()) st = p.Credit(1, "USDT", 1000 * U, 1);
+      return st;
+    });
+    ASSERT_TRUE(s.has_value());
+    ASSERT_TRUE(s->ok()) << *s;
+    link_.calls.clear();  // Call's own answer waited too
+  }
+  // Places a resting buy; its answer is recorded in link_.calls, and kept.
+  void Place() {
+    PlaceOrderRequest r = partition_test::Limit(1, Side::kBuy, "0.01", "40000");
+    svc_->PlaceOrderAsync(r, [this](ApiResult<OrderInfo> a) {
+      link_.calls.push_back("answer");
+      answer_ = std::move(a);
+    });
+  }
+
+  SymbolTable table_;
+  DeliveringLink link_;
+  std::unique_ptr<PartitionWorker> worker_;
+  std::unique_ptr<ThreadedOrderService> svc_;
+  std::optional<ApiResult<OrderInfo>> answer_;
+};
+
+TEST_F(PartitionWorkerDeliveryTest, AnswerCompletedInCommitAwaitsDeliveries) {
+  // The engine's Accepted reaches the partition while Commit forwards: the
+  // batch is not durable yet, so the check completes in Commit afterwards
+  // and the caller's Run runs the answer.
+  link_.inline_delivery = true;
+  Place();
+  const std::vector<std::string> want = {"send", "delivered, held 0", "await", "answer"};
+  EXPECT_EQ(link_.calls, want);
+  ASSERT_TRUE(answer_.has_value());
+  ASSERT_TRUE(answer_->ok()) << answer_->error().msg();
+  EXPECT_EQ(answer_->value().status, OrderStatus::kNew);
+  EXPECT_TRUE(answer_->value().is_working);
+}
+
+TEST_F(PartitionWorkerDeliveryTest, AnswerCompletedInDeliveryIsHeldWithoutAwait) {
+  Place();
+  EXPECT_EQ(link_.calls, std::vector<std::string>{"send"});
+  EXPECT_FALSE(answer_.has_value());
+  ASSERT_EQ(link_.queued.size(), 1u);
+  link_.Deliver(link_.queued[0]);
+  const std::vector<std::string> want = {"send", "delivered, held 1", "answer"};
+  EXPECT_EQ(link_.calls, want);
+  ASSERT_TRUE(answer_.has_value());
+  ASSERT_TRUE(answer_->ok()) << answer_->error().msg();
+  EXPECT_TRUE(answer_->value().is_working);
+}
 
 }  // namespace
 }  // namespace xc::order_service
