@@ -33,6 +33,20 @@ constexpr Amount U = kUnitsPerWhole;
 // the command left (the write-ahead rule under test). `silent` drops
 // commands instead (an engine that never answers); `full` refuses TrySend
 // (an engine whose input ring is full).
+// The engine's event of `type` for the order of `c`, at `seq`.
+Event EventOf(const Command& c, uint64_t seq, EventType type) {
+  Event e;
+  e.seq = seq;
+  e.symbol = c.symbol;
+  e.order_id = c.order_id;
+  e.user = c.user;
+  e.side = c.side;
+  e.price = c.price;
+  e.qty = c.qty;
+  e.type = type;
+  return e;
+}
+
 class EchoEngine : public EngineLink {
  public:
   EchoEngine() : pump_([this] { Pump(); }) {}
@@ -50,15 +64,8 @@ class EchoEngine : public EngineLink {
     sent.push_back(c);
     durable_at_send.push_back(logs[p]->records_synced());
     if (silent.load()) return;
-    Event e;
-    e.seq = ++seq;
-    e.symbol = c.symbol;
-    e.order_id = c.order_id;
-    e.user = c.user;
-    e.side = c.side;
-    e.price = c.price;
-    e.qty = c.qty;
-    e.type = c.type == CommandType::kNewOrder ? EventType::kAccepted : EventType::kCancelled;
+    Event e = EventOf(c, ++seq,
+                      c.type == CommandType::kNewOrder ? EventType::kAccepted : EventType::kCancelled);
     if (e.type == EventType::kCancelled) e.qty = resting[c.order_id];
     resting[c.order_id] = c.qty;
     out_.emplace_back(p, e);
@@ -388,15 +395,7 @@ class DeliveringLink : public EngineLink {
   // Commit forwards with it, its partition's mutex released.
   bool TrySend(const Command& c) override {
     calls.push_back("send");
-    Event e;
-    e.seq = ++seq_;
-    e.symbol = c.symbol;
-    e.order_id = c.order_id;
-    e.user = c.user;
-    e.side = c.side;
-    e.price = c.price;
-    e.qty = c.qty;
-    e.type = EventType::kAccepted;
+    const Event e = EventOf(c, ++seq_, EventType::kAccepted);
     if (inline_delivery) {
       Deliver(e);
     } else {

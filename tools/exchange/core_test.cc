@@ -211,30 +211,28 @@ TEST_P(CoreTest, RefusesLogsOfAnotherPartitionCount) {
   core_->Stop();
   core_.reset();
   // ...is refused under another count, and left as it was.
-  for (uint32_t n : {1u, kPartitions + 1}) {
+  auto reopen = [&](uint32_t n) {
     CoreOptions o;
     o.partitions = n;
     o.dir = dir_ + "/orders";
     o.sync = false;
     o.market = market_.get();
-    Core other(&table_, std::move(o), &clock_);
+    return std::make_unique<Core>(&table_, std::move(o), &clock_);
+  };
+  for (uint32_t n : {1u, kPartitions + 1}) {
+    std::unique_ptr<Core> other = reopen(n);
     std::string report;
-    const absl::Status s = other.Recover(&report);
+    const absl::Status s = other->Recover(&report);
     EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << n << ": " << s;
     EXPECT_NE(s.message().find("set partitions = 2"), std::string_view::npos) << s;
   }
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/orders/partition-2.log"));
   // The same count still recovers the user.
-  CoreOptions o;
-  o.partitions = kPartitions;
-  o.dir = dir_ + "/orders";
-  o.sync = false;
-  o.market = market_.get();
-  Core same(&table_, std::move(o), &clock_);
+  std::unique_ptr<Core> same = reopen(kPartitions);
   std::string report;
-  ASSERT_TRUE(same.Recover(&report).ok()) << report;
+  ASSERT_TRUE(same->Recover(&report).ok()) << report;
   EXPECT_NE(report.find("order service: 2 partitions"), std::string::npos) << report;
-  auto account = same.api().Account(user);
+  auto account = same->api().Account(user);
   ASSERT_TRUE(account.ok());
   bool usdt = false;
   for (const auto& b : account.value().balances) {
