@@ -1,6 +1,8 @@
 #include "xc/order_service/partition_worker.h"
 
 #include <pthread.h>
+
+#include <iterator>
 #include <utility>
 
 namespace xc::order_service {
@@ -162,22 +164,18 @@ void PartitionWorker::RunChecks(uint64_t after_gen) {
 void PartitionWorker::Unlock(std::unique_lock<std::mutex>& l, bool flush,
                              std::vector<Deferred>* hold) {
   const bool checks_done = std::exchange(checks_done_, false);
-  if (deferred_.empty()) {
-    l.unlock();
-    if (flush) engine_->Flush();
-    return;
-  }
-  if (hold != nullptr) {
-    for (Deferred& f : deferred_) hold->push_back(std::move(f));
-    deferred_.clear();
-    l.unlock();
-    if (flush) engine_->Flush();
-    return;
-  }
+  // The answers run once the mutex is released (they may start new work),
+  // here or by the caller that holds them.
   std::vector<Deferred> run;
-  run.swap(deferred_);
+  if (hold != nullptr) {
+    std::move(deferred_.begin(), deferred_.end(), std::back_inserter(*hold));
+    deferred_.clear();
+  } else if (!deferred_.empty()) {
+    run.swap(deferred_);
+  }
   l.unlock();
   if (flush) engine_->Flush();
+  if (run.empty()) return;
   // A check that completed here, not in RunEvents, may have found events
   // that a delivery under way applied to this partition but not yet to the
   // other side's (the batch became durable, or time passed, in between).
