@@ -50,9 +50,7 @@ UserId UserIn(PartitionId p, uint32_t n, UserId from = 1) {
 class PartitionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto t = SymbolTable::Build(SymbolTable::DefaultConfigs());
-    ASSERT_TRUE(t.ok());
-    table_ = *std::move(t);
+    ASSERT_NO_FATAL_FAILURE(partition_test::BuildDefaultTable(&table_));
     btc_ = *table_.FindAsset("BTC");
     usdt_ = *table_.FindAsset("USDT");
     eth_ = *table_.FindAsset("ETH");

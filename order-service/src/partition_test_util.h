@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the Partition tests (partition_test.cc,
-// user_events_test.cc): the engine's side as fakes, engine events as a shard
+// user_events_test.cc, threaded_order_service_test.cc): the default symbol
+// table, the engine's side as fakes, engine events as a shard
 // emits them, and order requests.
 
 #include <string>
@@ -10,8 +11,17 @@
 
 #include "gtest/gtest.h"
 #include "xc/order_service/partition.h"
+#include "xc/order_service/symbol_table.h"
 
 namespace xc::order_service::partition_test {
+
+// Builds SymbolTable::DefaultConfigs() into *out (a fatal failure if it does
+// not build: call under ASSERT_NO_FATAL_FAILURE).
+inline void BuildDefaultTable(SymbolTable* out) {
+  auto t = SymbolTable::Build(SymbolTable::DefaultConfigs());
+  ASSERT_TRUE(t.ok()) << t.status();
+  *out = *std::move(t);
+}
 
 // The engine link of a Partition under test: keeps what it was sent.
 class RecordingLink : public EngineLink {

@@ -116,9 +116,7 @@ class ThreadedOrderServiceTest : public ::testing::TestWithParam<bool> {
  protected:
   static constexpr uint32_t kParts = 2;
   void SetUp() override {
-    auto t = SymbolTable::Build(SymbolTable::DefaultConfigs());
-    ASSERT_TRUE(t.ok());
-    table_ = *std::move(t);
+    ASSERT_NO_FATAL_FAILURE(partition_test::BuildDefaultTable(&table_));
     char tmpl[] = "/tmp/xc-threaded-os-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
@@ -424,9 +422,7 @@ class DeliveringLink : public EngineLink {
 class PartitionWorkerDeliveryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto t = SymbolTable::Build(SymbolTable::DefaultConfigs());
-    ASSERT_TRUE(t.ok());
-    table_ = *std::move(t);
+    ASSERT_NO_FATAL_FAILURE(partition_test::BuildDefaultTable(&table_));
     worker_ = std::make_unique<PartitionWorker>(0, 1, &table_, nullptr, &link_, nullptr);
     link_.worker = worker_.get();
     svc_ = std::make_unique<ThreadedOrderService>(&table_, std::vector{worker_.get()});

@@ -34,9 +34,7 @@ constexpr Amount U = kUnitsPerWhole;
 class UserEventsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto t = SymbolTable::Build(SymbolTable::DefaultConfigs());
-    ASSERT_TRUE(t.ok());
-    table_ = *std::move(t);
+    ASSERT_NO_FATAL_FAILURE(partition_test::BuildDefaultTable(&table_));
     p_ = std::make_unique<Partition>(0, 1, &table_, &link_, nullptr);
     ASSERT_TRUE(p_->CreateUser(alice_).ok());
     ASSERT_TRUE(p_->CreateUser(bob_).ok());
