@@ -1,10 +1,13 @@
 #include "xc/order_service/partition.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <iterator>
+#include <set>
 #include <utility>
 
+#include "absl/hash/hash.h"
 #include "xc/order_service/internal/str_cat.h"
 #include "xc/protocol/check.h"
 #include "xc/protocol/hash.h"
@@ -291,9 +294,8 @@ ApiResult<Partition::Admission> Partition::Admit(const PlaceOrderRequest& req,
     if (!IsValidClientOrderId(req.new_client_order_id)) {
       return errors::IllegalChars("newClientOrderId", kClientOrderIdLegalRange);
     }
-    auto c = u.by_client_id.find(req.new_client_order_id);
-    if (c != u.by_client_id.end() && c->second != replacing &&
-        IsOpen(OrderAt(c->second).status)) {
+    const OrderId same = FindByClientId(req.user, u, req.new_client_order_id);
+    if (same != 0 && same != replacing && IsOpen(OrderAt(same).status)) {
       return errors::DuplicateOrder();
     }
   }
@@ -392,7 +394,7 @@ Partition::Placed Partition::Commit(const PlaceOrderRequest& req, const Admissio
   b.locked += a.lock;
   u.orders.push_back(id);
   u.open.insert(id);
-  u.by_client_id[o.client_id] = id;
+  IndexClientId(u, o);
   u.update_time = req.now;
   ++open_count_;
   if (EventsOn()) {
@@ -432,14 +434,63 @@ ApiResult<Partition::Placed> Partition::DoPlaceOrder(const PlaceOrderRequest& re
   return Commit(req, a.value());
 }
 
+uint64_t Partition::ClientIdKey(std::string_view client_id) {
+  // Salted per process: the index lives in memory only (rebuilt by Replay).
+  return client_id_hash_for_testing_ != nullptr ? client_id_hash_for_testing_(client_id)
+                                                : absl::HashOf(client_id);
+}
+
+OrderId Partition::GeneratedIdOrder(std::string_view client_id) {
+  constexpr std::string_view kPrefix = "xc-";
+  if (client_id.size() <= kPrefix.size() || client_id.substr(0, kPrefix.size()) != kPrefix ||
+      client_id[kPrefix.size()] == '0') {
+    return 0;
+  }
+  OrderId id = 0;
+  const char* end = client_id.data() + client_id.size();
+  auto [ptr, ec] = std::from_chars(client_id.data() + kPrefix.size(), end, id);
+  return ec == std::errc() && ptr == end ? id : 0;
+}
+
+OrderId Partition::FindByClientId(UserId user, const User& u, std::string_view client_id) const {
+  OrderId found = 0;
+  auto [it, end] = u.by_client_id.equal_range(ClientIdKey(client_id));
+  for (; it != end; ++it) {
+    if (OrderAt(it->second).client_id == client_id) {
+      found = it->second;
+      break;
+    }
+  }
+  // A chosen id may also be the name the partition gave a later order of
+  // the same user: the later of the two is the latest.
+  const OrderId named = GeneratedIdOrder(client_id);
+  if (named > found) {
+    const Order* o = OrderById(named);
+    if (o != nullptr && o->user == user && o->client_id == client_id) return named;
+  }
+  return found;
+}
+
+void Partition::IndexClientId(User& u, const Order& o) {
+  if (GeneratedIdOrder(o.client_id) == o.id) return;  // found by its name
+  const uint64_t key = ClientIdKey(o.client_id);
+  auto [it, end] = u.by_client_id.equal_range(key);
+  for (; it != end; ++it) {
+    if (OrderAt(it->second).client_id == o.client_id) {
+      it->second = o.id;  // an older order chose this id: `o` is the latest now
+      return;
+    }
+  }
+  u.by_client_id.emplace_hint(end, key, o.id);
+}
+
 const Partition::Order* Partition::FindOrder(const OrderRef& ref) const {
   auto uit = users_.find(ref.user);
   if (uit == users_.end()) return nullptr;
   OrderId id = ref.order_id;
   if (id == 0) {
-    auto c = uit->second.by_client_id.find(ref.orig_client_order_id);
-    if (c == uit->second.by_client_id.end()) return nullptr;
-    id = c->second;
+    id = FindByClientId(ref.user, uit->second, ref.orig_client_order_id);
+    if (id == 0) return nullptr;
   }
   const Order* o = OrderById(id);
   if (o == nullptr || o->user != ref.user) return nullptr;
@@ -994,10 +1045,18 @@ absl::Status Partition::CheckInvariants() const {
       locks[o.lock_asset] += o.locked;
       ++open;
     }
-    for (const auto& [cid, id] : u.by_client_id) {
+    std::set<std::string_view> client_ids;
+    for (const auto& [key, id] : u.by_client_id) {
       const Order* o = OrderById(id);
-      if (o == nullptr || o->client_id != cid || o->user != uid) {
-        return absl::InternalError(internal::Cat("client index entry ", cid, " is wrong"));
+      if (o == nullptr || ClientIdKey(o->client_id) != key || o->user != uid ||
+          GeneratedIdOrder(o->client_id) == id || !client_ids.insert(o->client_id).second) {
+        return absl::InternalError(internal::Cat("client index entry of order ", id, " is wrong"));
+      }
+    }
+    for (OrderId id : u.orders) {
+      const OrderId latest = FindByClientId(uid, u, OrderAt(id).client_id);
+      if (latest < id || OrderAt(latest).client_id != OrderAt(id).client_id) {
+        return absl::InternalError(internal::Cat("client order id of order ", id, " not indexed"));
       }
     }
     for (AssetId a = 0; a < symbols_->num_assets(); ++a) {

@@ -257,13 +257,36 @@ TEST_F(PartitionTest, TestOrderChecksLikePlaceOrderAndChangesNothing) {
   Ok();
 }
 
-TEST_F(PartitionTest, DuplicateClientOrderIdAmongOpenOrders) {
+// The client-order-id tests run twice: with the real hash of the per-user
+// index, and with one under which every id collides (all share one key, so
+// each lookup must confirm the id against the order).
+class PartitionClientIdTest : public PartitionTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    if (GetParam()) Partition::SetClientIdHashForTesting([](std::string_view) -> uint64_t { return 7; });
+    PartitionTest::SetUp();
+  }
+  void TearDown() override { Partition::SetClientIdHashForTesting(nullptr); }
+};
+INSTANTIATE_TEST_SUITE_P(Hash, PartitionClientIdTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Colliding" : "Real"; });
+
+TEST_P(PartitionClientIdTest, DuplicateClientOrderIdAmongOpenOrders) {
   ASSERT_TRUE(p_->Credit(alice_, "USDT", 1000 * U, 1).ok());
   ASSERT_TRUE(p_->Credit(bob_, "USDT", 1000 * U, 1).ok());
   auto r = Limit(alice_, Side::kBuy, "0.001", "40000");
   r.new_client_order_id = "my-order_1";
   const OrderId id = Place(r);
   EXPECT_EQ(Query(alice_, id).client_order_id, "my-order_1");
+  // A second id of the same user is found as itself (under the colliding
+  // hash, behind the first in the index).
+  auto r2 = r;
+  r2.new_client_order_id = "my-order_2";
+  const OrderId id2 = Place(r2);
+  EXPECT_EQ(p_->QueryOrder(OrderRef{alice_, "BTCUSDT", 0, "my-order_2", 0}).value().order_id, id2);
+  EXPECT_EQ(p_->PlaceOrder(r2).error(), errors::DuplicateOrder());
+  EXPECT_EQ(p_->QueryOrder(OrderRef{alice_, "BTCUSDT", 0, "my-order_3", 0}).error(),
+            errors::OrderDoesNotExist());
   auto dup = p_->PlaceOrder(r);
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(W(dup.error()), (Wire{-2010, "Duplicate order sent."}));
@@ -495,7 +518,46 @@ TEST_F(PartitionTest, CancelOpenOrdersAndUnknowns) {
   Ok();
 }
 
-TEST_F(PartitionTest, CancelReplace) {
+TEST_P(PartitionClientIdTest, ChosenIdsThatLookGenerated) {
+  ASSERT_TRUE(p_->Credit(alice_, "USDT", 1000 * U, 1).ok());
+  ASSERT_TRUE(p_->Credit(bob_, "USDT", 1000 * U, 1).ok());
+  auto by_cid = [&](UserId u, const std::string& cid) {
+    auto q = p_->QueryOrder(OrderRef{u, "BTCUSDT", 0, cid, 0});
+    return q.ok() ? q.value().order_id : OrderId{0};
+  };
+  auto named = [](OrderId id) { return "xc-" + std::to_string(id); };
+  const auto r = Limit(alice_, Side::kBuy, "0.001", "40000");
+  const OrderId a = Place(r);  // named by the partition
+  EXPECT_EQ(Query(alice_, a).client_order_id, named(a));
+  EXPECT_EQ(by_cid(alice_, named(a)), a);
+  EXPECT_EQ(by_cid(bob_, named(a)), 0u);  // not Bob's
+  EXPECT_EQ(by_cid(alice_, "xc-0" + std::to_string(a)), 0u);
+  // Choosing the name of an open order is a duplicate.
+  auto d = r;
+  d.new_client_order_id = named(a);
+  EXPECT_EQ(p_->PlaceOrder(d).error(), errors::DuplicateOrder());
+  // Choosing the name the partition will give to a later order: the later
+  // order has the name too and, the latest, is the one found.
+  auto b = r;
+  b.new_client_order_id = named(a + 2);
+  const OrderId bid = Place(b);
+  ASSERT_EQ(bid, a + 1);
+  EXPECT_EQ(by_cid(alice_, named(a + 2)), bid);
+  const OrderId c = Place(r);
+  ASSERT_EQ(c, a + 2);
+  EXPECT_EQ(by_cid(alice_, named(a + 2)), c);
+  Ok();
+  // Once order a is closed its name is free, and a chosen one is the latest.
+  ASSERT_TRUE(p_->CancelOrder(OrderRef{alice_, "BTCUSDT", a, "", 0}).ok());
+  p_->OnEngineEvent(Ev(EventType::kAccepted, a, alice_));
+  p_->OnEngineEvent(Ev(EventType::kCancelled, a, alice_, Side::kBuy, 4000000, 100, 1));
+  const OrderId e = Place(d);
+  EXPECT_EQ(by_cid(alice_, named(a)), e);
+  EXPECT_EQ(Query(alice_, a).client_order_id, named(a));
+  Ok();
+}
+
+TEST_P(PartitionClientIdTest, CancelReplace) {
   ASSERT_TRUE(p_->Credit(alice_, "USDT", 1000 * U, 1).ok());
   auto r = Limit(alice_, Side::kBuy, "0.01", "40000");
   r.new_client_order_id = "keep";

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -260,6 +261,13 @@ class Partition {
   // malformed record.
   [[nodiscard]] absl::Status Replay(std::string_view record);
 
+  // Tests only: the hash of client order ids in the per-user index (null:
+  // the real one), so that a test can make ids collide. Set it before any
+  // Partition exists and reset it after the last.
+  static void SetClientIdHashForTesting(uint64_t (*hash)(std::string_view)) {
+    client_id_hash_for_testing_ = hash;
+  }
+
  private:
   struct Balance {
     Amount free = 0;
@@ -313,8 +321,9 @@ class Partition {
     std::deque<protocol::OrderId> orders;  // admission order
     std::deque<Trade> trades;
     absl::btree_set<protocol::OrderId> open;
-    // client order id -> the latest order with it (open or not).
-    std::map<std::string, protocol::OrderId, std::less<>> by_client_id;
+    // client order id -> the latest order with it (open or not), for ids
+    // the client chose, keyed by ClientIdKey (see FindByClientId).
+    absl::btree_multimap<uint64_t, protocol::OrderId> by_client_id;
     protocol::Timestamp update_time = 0;
   };
   // A new order that passed every check, with its lock, not yet committed.
@@ -333,6 +342,23 @@ class Partition {
   void Send(const protocol::Command& cmd);
   MarketQuote QuoteOf(std::string_view symbol) const;
   const Order* FindOrder(const OrderRef& ref) const;
+  // Client order ids. One the partition names itself, "xc-<order id>" (an
+  // order placed without newClientOrderId), is not indexed: it names its
+  // order, and the ids grow with the history, so an index would only add a
+  // cache miss per level to every order. Ids the client chose are indexed by
+  // a 64-bit hash in a B-tree (a tree of strings cost a miss and a string
+  // compare per level); the order holds its id, so a hit is confirmed
+  // against it, and ids that share a hash share the key.
+  static uint64_t ClientIdKey(std::string_view client_id);
+  static inline uint64_t (*client_id_hash_for_testing_)(std::string_view) = nullptr;
+  // The order a name of the form "xc-<id>" names (0: not of that form).
+  static protocol::OrderId GeneratedIdOrder(std::string_view client_id);
+  // The latest order of `user` (`u`) with this client order id; 0: none.
+  protocol::OrderId FindByClientId(protocol::UserId user, const User& u,
+                                   std::string_view client_id) const;
+  // Makes `o`, just committed, the latest order of its user `u` with its
+  // client order id (a generated name needs nothing).
+  void IndexClientId(User& u, const Order& o);
   // The order with this id, or null when it is not one of this partition's.
   Order* OrderById(protocol::OrderId id) {
     return const_cast<Order*>(std::as_const(*this).OrderById(id));
