@@ -109,19 +109,29 @@ uint32_t FindMethod(std::string_view name) {
 }
 
 // encodeURIComponent: everything but A-Z a-z 0-9 - _ . ! ~ * ' ( ) as %XX.
+// Runs of plain bytes (nearly all of a request) are appended whole: this
+// runs over every parameter of every request.
 void AppendUriComponent(std::string_view v, std::string* out) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (unsigned char c : v) {
-    const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                       c == '-' || c == '_' || c == '.' || c == '!' || c == '~' || c == '*' ||
-                       c == '\'' || c == '(' || c == ')';
-    if (plain) {
-      out->push_back(static_cast<char>(c));
-    } else {
-      out->push_back('%');
-      out->push_back(kHex[c >> 4]);
-      out->push_back(kHex[c & 15]);
+  static constexpr auto kPlain = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+      t[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+             c == '-' || c == '_' || c == '.' || c == '!' || c == '~' || c == '*' || c == '\'' ||
+             c == '(' || c == ')';
     }
+    return t;
+  }();
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  size_t i = 0;
+  while (i < v.size()) {
+    size_t run = i;
+    while (run < v.size() && kPlain[static_cast<unsigned char>(v[run])]) ++run;
+    out->append(v.data() + i, run - i);
+    if (run == v.size()) break;
+    const auto c = static_cast<unsigned char>(v[run]);
+    const char esc[3] = {'%', kHex[c >> 4], kHex[c & 15]};
+    out->append(esc, 3);
+    i = run + 1;
   }
 }
 
