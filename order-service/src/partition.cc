@@ -37,6 +37,22 @@ PartitionId PartitionOfUser(UserId user, uint32_t num_partitions) {
 
 namespace {
 
+// The name of an order placed without newClientOrderId: this, then its id.
+constexpr std::string_view kGeneratedIdPrefix = "xc-";
+
+// The entry of `client_id` among a user's client-id index entries with this
+// key (its hash), confirmed against each entry's order (`client_id_of`), or
+// index.end().
+template <typename Index, typename ClientIdOf>
+auto ClientIdEntry(Index& index, std::string_view client_id, uint64_t key,
+                   ClientIdOf client_id_of) -> decltype(index.begin()) {
+  auto [it, end] = index.equal_range(key);
+  for (; it != end; ++it) {
+    if (client_id_of(it->second) == client_id) return it;
+  }
+  return index.end();
+}
+
 // ---- Journal record encoding: a type byte, then fixed little-endian
 // integers and length-prefixed strings. ----
 class Writer {
@@ -375,7 +391,8 @@ Partition::Placed Partition::Commit(const PlaceOrderRequest& req, const Admissio
   o.id = id;
   o.user = req.user;
   o.symbol = s.id;
-  o.client_id = req.new_client_order_id.empty() ? internal::Cat("xc-", id) : req.new_client_order_id;
+  o.client_id = req.new_client_order_id.empty() ? internal::Cat(kGeneratedIdPrefix, id)
+                                                 : req.new_client_order_id;
   o.type = a.v.type;
   o.side = a.v.side;
   o.tif = a.v.tif;
@@ -394,7 +411,7 @@ Partition::Placed Partition::Commit(const PlaceOrderRequest& req, const Admissio
   b.locked += a.lock;
   u.orders.push_back(id);
   u.open.insert(id);
-  IndexClientId(u, o);
+  if (!req.new_client_order_id.empty()) IndexClientId(u, o);  // a generated name needs none
   u.update_time = req.now;
   ++open_count_;
   if (EventsOn()) {
@@ -441,26 +458,20 @@ uint64_t Partition::ClientIdKey(std::string_view client_id) {
 }
 
 OrderId Partition::GeneratedIdOrder(std::string_view client_id) {
-  constexpr std::string_view kPrefix = "xc-";
-  if (client_id.size() <= kPrefix.size() || client_id.substr(0, kPrefix.size()) != kPrefix ||
-      client_id[kPrefix.size()] == '0') {
+  const size_t n = kGeneratedIdPrefix.size();
+  if (client_id.size() <= n || client_id.substr(0, n) != kGeneratedIdPrefix || client_id[n] == '0') {
     return 0;
   }
   OrderId id = 0;
   const char* end = client_id.data() + client_id.size();
-  auto [ptr, ec] = std::from_chars(client_id.data() + kPrefix.size(), end, id);
+  auto [ptr, ec] = std::from_chars(client_id.data() + n, end, id);
   return ec == std::errc() && ptr == end ? id : 0;
 }
 
 OrderId Partition::FindByClientId(UserId user, const User& u, std::string_view client_id) const {
-  OrderId found = 0;
-  auto [it, end] = u.by_client_id.equal_range(ClientIdKey(client_id));
-  for (; it != end; ++it) {
-    if (OrderAt(it->second).client_id == client_id) {
-      found = it->second;
-      break;
-    }
-  }
+  auto e = ClientIdEntry(u.by_client_id, client_id, ClientIdKey(client_id),
+                         [this](OrderId id) -> std::string_view { return OrderAt(id).client_id; });
+  const OrderId found = e == u.by_client_id.end() ? 0 : e->second;
   // A chosen id may also be the name the partition gave a later order of
   // the same user: the later of the two is the latest.
   const OrderId named = GeneratedIdOrder(client_id);
@@ -472,16 +483,16 @@ OrderId Partition::FindByClientId(UserId user, const User& u, std::string_view c
 }
 
 void Partition::IndexClientId(User& u, const Order& o) {
-  if (GeneratedIdOrder(o.client_id) == o.id) return;  // found by its name
+  // Chosen, but the very name the partition gives this order: found by it.
+  if (GeneratedIdOrder(o.client_id) == o.id) return;
   const uint64_t key = ClientIdKey(o.client_id);
-  auto [it, end] = u.by_client_id.equal_range(key);
-  for (; it != end; ++it) {
-    if (OrderAt(it->second).client_id == o.client_id) {
-      it->second = o.id;  // an older order chose this id: `o` is the latest now
-      return;
-    }
+  auto e = ClientIdEntry(u.by_client_id, o.client_id, key,
+                         [this](OrderId id) -> std::string_view { return OrderAt(id).client_id; });
+  if (e != u.by_client_id.end()) {
+    e->second = o.id;  // an older order chose this id: `o` is the latest now
+  } else {
+    u.by_client_id.emplace(key, o.id);
   }
-  u.by_client_id.emplace_hint(end, key, o.id);
 }
 
 const Partition::Order* Partition::FindOrder(const OrderRef& ref) const {
