@@ -5,6 +5,12 @@
 # asan    -> build-asan/  (AddressSanitizer + UndefinedBehaviorSanitizer, no benchmarks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on absolute paths (and, with -g, on the working directory), so
+# each fresh clone in its own directory would miss the whole cache: CI
+# recompiled every object on every run. Paths below the tree are hashed
+# relative to it instead, so that clones of one commit share their objects.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
 flavour=${1:-release}
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
