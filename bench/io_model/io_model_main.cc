@@ -1,0 +1,358 @@
+// io-model-bench: does serving a connection from whichever I/O thread is
+// awake cut the latency tail that a stalled vCPU causes, against each thread
+// owning its connections (the exchange's model today)?
+//
+// One process: an echo server with --threads I/O threads and a one-thread
+// open-loop client, like exbench, over --conns loopback TCP connections. Each
+// 16-byte request (sequence, scheduled send time) is answered after
+// --work-us of spinning, standing in for the exchange's handling. Latency
+// runs from the scheduled send time to the kernel's receive stamp of the
+// answer (SO_TIMESTAMPNS), so it is free of coordinated omission and of the
+// client's own read delays.
+//
+// Models (--model):
+//   owned   each thread has its own epoll set and a fixed share of the
+//           connections (round robin), as Asio's one io_context per thread;
+//   shared  every thread waits on one epoll set holding every connection; a
+//           connection's readiness goes to one waiting thread, and a thread
+//           that finds the connection being served leaves it a note that
+//           the server rereads it, so a connection is never served twice at
+//           once and never left with unread requests.
+// --pin 1 pins I/O thread i to CPU i (mod CPUs); the client is never pinned.
+//
+// Prints one line: model, pin, achieved rate, p50/p90/p99/p99.9/max in µs,
+// and the server threads' CPU seconds.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli_args.h"
+
+namespace {
+
+struct Options {
+  std::string model = "owned";
+  bool pin = false;
+  int threads = 2;
+  int conns = 64;
+  double rate = 10000;
+  double duration_s = 8;
+  double warmup_s = 2;
+  int work_us = 10;
+};
+
+int64_t Now(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+[[noreturn]] void Die(const char* what) {
+  std::perror(what);
+  std::exit(1);
+}
+
+struct Record {
+  uint64_t seq;
+  int64_t sched_ns;  // CLOCK_REALTIME, the clock of SO_TIMESTAMPNS
+};
+
+// One server-side connection. `state` is used by the shared model only:
+// 0 idle, 1 being served, 2 being served and readable again since.
+struct ServerConn {
+  int fd = -1;
+  std::atomic<int> state{0};
+  char in[4096];
+  size_t in_len = 0;
+};
+
+class Server {
+ public:
+  Server(const Options& o, std::vector<int> fds) : o_(o) {
+    for (int fd : fds) {
+      auto c = std::make_unique<ServerConn>();
+      c->fd = fd;
+      conns_.push_back(std::move(c));
+    }
+    const int sets = o_.model == "shared" ? 1 : o_.threads;
+    for (int i = 0; i < sets; ++i) {
+      const int ep = epoll_create1(0);
+      if (ep < 0) Die("epoll_create1");
+      epfds_.push_back(ep);
+    }
+    for (size_t i = 0; i < conns_.size(); ++i) {
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLET;
+      ev.data.ptr = conns_[i].get();
+      if (epoll_ctl(epfds_[i % epfds_.size()], EPOLL_CTL_ADD, conns_[i]->fd, &ev) != 0) {
+        Die("epoll_ctl");
+      }
+    }
+  }
+
+  void Start() {
+    for (int t = 0; t < o_.threads; ++t) {
+      threads_.emplace_back([this, t] { Run(t); });
+    }
+  }
+
+  // Stops and joins the threads; returns their CPU seconds.
+  double Stop() {
+    stop_.store(true);
+    for (auto& t : threads_) t.join();
+    return cpu_ns_.load() / 1e9;
+  }
+
+ private:
+  void Run(int t) {
+    if (o_.pin) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(t % static_cast<int>(std::thread::hardware_concurrency()), &set);
+      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
+    const int ep = epfds_[static_cast<size_t>(t) % epfds_.size()];
+    const bool shared = o_.model == "shared";
+    epoll_event evs[16];
+    while (!stop_.load(std::memory_order_relaxed)) {
+      const int n = epoll_wait(ep, evs, 16, 20);
+      for (int i = 0; i < n; ++i) {
+        auto* c = static_cast<ServerConn*>(evs[i].data.ptr);
+        if (!shared) {
+          Serve(*c);
+          continue;
+        }
+        // 0 -> 1: ours to serve. 1 -> 2: another thread serves it and
+        // will read it again. 2: that is noted already.
+        int s = c->state.load();
+        while (s != 2 && !c->state.compare_exchange_weak(s, s + 1)) {
+        }
+        if (s != 0) continue;
+        for (;;) {
+          Serve(*c);
+          int busy = 1;
+          if (c->state.compare_exchange_strong(busy, 0)) break;
+          c->state.store(1);  // it was 2: readable again while served
+        }
+      }
+    }
+    cpu_ns_.fetch_add(Now(CLOCK_THREAD_CPUTIME_ID));
+  }
+
+  // Reads everything there is (edge-triggered), answers each whole request.
+  void Serve(ServerConn& c) {
+    char out[4096];
+    for (;;) {
+      const ssize_t n = ::recv(c.fd, c.in + c.in_len, sizeof c.in - c.in_len, 0);
+      if (n <= 0) {
+        if (n < 0 && errno == EINTR) continue;
+        return;  // EAGAIN: drained; 0 or an error: the client is gone
+      }
+      c.in_len += static_cast<size_t>(n);
+      size_t off = 0, out_len = 0;
+      while (c.in_len - off >= sizeof(Record)) {
+        const int64_t until = Now(CLOCK_MONOTONIC) + int64_t{o_.work_us} * 1000;
+        while (Now(CLOCK_MONOTONIC) < until) {
+        }
+        std::memcpy(out + out_len, c.in + off, sizeof(Record));
+        off += sizeof(Record);
+        out_len += sizeof(Record);
+      }
+      std::memmove(c.in, c.in + off, c.in_len - off);
+      c.in_len -= off;
+      size_t sent = 0;
+      while (sent < out_len) {
+        const ssize_t w = ::send(c.fd, out + sent, out_len - sent, MSG_NOSIGNAL);
+        if (w > 0) {
+          sent += static_cast<size_t>(w);
+        } else if (w < 0 && errno != EINTR) {
+          return;  // the client reads everything; a full buffer is a bug here
+        }
+      }
+    }
+  }
+
+  const Options& o_;
+  std::vector<std::unique_ptr<ServerConn>> conns_;
+  std::vector<int> epfds_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> cpu_ns_{0};
+};
+
+// Connects `n` client sockets to `listener`; returns {client fds, server fds}.
+std::pair<std::vector<int>, std::vector<int>> Connect(int listener, int n) {
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  if (getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) Die("getsockname");
+  std::vector<int> cl, sv;
+  const int one = 1;
+  for (int i = 0; i < n; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) Die("socket");
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) Die("connect");
+    const int s = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK);
+    if (s < 0) Die("accept4");
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+    cl.push_back(fd);
+    sv.push_back(s);
+  }
+  return {cl, sv};
+}
+
+int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const size_t i = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1));
+  return sorted[i];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  xc::bench::ArgReader args(argc, argv);
+  bool ok = true;
+  while (ok && args.Next()) {
+    const std::string& f = args.flag();
+    uint64_t u = 0;
+    if (f == "--model") {
+      ok = args.Value(&o.model) && (o.model == "owned" || o.model == "shared");
+    } else if (f == "--pin") {
+      ok = args.Uint(&u) && u <= 1;
+      o.pin = u == 1;
+    } else if (f == "--threads" || f == "--conns" || f == "--work-us") {
+      ok = args.Uint(&u) && u <= 100000 && (u > 0 || f == "--work-us");
+      (f == "--threads" ? o.threads : f == "--conns" ? o.conns : o.work_us) = static_cast<int>(u);
+    } else if (f == "--rate") {
+      ok = args.Double(&o.rate) && o.rate > 0;
+    } else if (f == "--duration") {
+      ok = args.Double(&o.duration_s) && o.duration_s > 0;
+    } else if (f == "--warmup") {
+      ok = args.Double(&o.warmup_s) && o.warmup_s >= 0;
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    std::fprintf(stderr,
+                 "usage: io-model-bench [--model owned|shared] [--pin 0|1] [--threads N]\n"
+                 "       [--conns N] [--rate R] [--duration S] [--warmup S] [--work-us U]\n");
+    return 2;
+  }
+
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(listener, 1024) != 0) {
+    Die("listen");
+  }
+  auto [cfds, sfds] = Connect(listener, o.conns);
+  Server server(o, sfds);
+  server.Start();
+
+  // Wake at the scheduled send time, not up to 50 µs after it (the default
+  // timer slack), as exbench does.
+  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+  const int ep = epoll_create1(0);
+  for (size_t i = 0; i < cfds.size(); ++i) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    epoll_ctl(ep, EPOLL_CTL_ADD, cfds[i], &ev);
+  }
+  const double interval_ns = 1e9 / o.rate;
+  const uint64_t total = static_cast<uint64_t>(o.rate * (o.warmup_s + o.duration_s));
+  const uint64_t warm = static_cast<uint64_t>(o.rate * o.warmup_s);
+  std::vector<int64_t> lat;
+  lat.reserve(total - warm);
+  std::vector<std::string> partial(cfds.size());
+  const int64_t t0 = Now(CLOCK_REALTIME) + 1'000'000;
+  uint64_t next = 0, answered = 0;
+  const int64_t give_up = t0 + static_cast<int64_t>((o.warmup_s + o.duration_s + 5) * 1e9);
+  epoll_event evs[64];
+  while (answered < total && Now(CLOCK_REALTIME) < give_up) {
+    int64_t now = Now(CLOCK_REALTIME);
+    while (next < total) {
+      const int64_t due = t0 + static_cast<int64_t>(static_cast<double>(next) * interval_ns);
+      if (due > now) break;
+      const Record r{next, due};
+      const int fd = cfds[next % cfds.size()];
+      if (::send(fd, &r, sizeof r, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof r)) Die("send");
+      ++next;
+    }
+    int64_t wait_ns = 1'000'000;
+    if (next < total) {
+      const int64_t due = t0 + static_cast<int64_t>(static_cast<double>(next) * interval_ns);
+      wait_ns = std::max<int64_t>(0, due - Now(CLOCK_REALTIME));
+    }
+    const timespec ts{static_cast<time_t>(wait_ns / 1'000'000'000), static_cast<long>(wait_ns % 1'000'000'000)};
+    const int n = epoll_pwait2(ep, evs, 64, &ts, nullptr);
+    for (int i = 0; i < n; ++i) {
+      const size_t ci = evs[i].data.u64;
+      char buf[4096];
+      char ctrl[CMSG_SPACE(sizeof(timespec))];
+      iovec iov{buf, sizeof buf};
+      msghdr mh{};
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      mh.msg_control = ctrl;
+      mh.msg_controllen = sizeof ctrl;
+      const ssize_t got = ::recvmsg(cfds[ci], &mh, MSG_DONTWAIT);
+      if (got <= 0) continue;
+      int64_t stamp = Now(CLOCK_REALTIME);
+      for (cmsghdr* cm = CMSG_FIRSTHDR(&mh); cm != nullptr; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+          timespec k;
+          std::memcpy(&k, CMSG_DATA(cm), sizeof k);
+          stamp = int64_t{k.tv_sec} * 1'000'000'000 + k.tv_nsec;
+        }
+      }
+      std::string& p = partial[ci];
+      p.append(buf, static_cast<size_t>(got));
+      size_t off = 0;
+      while (p.size() - off >= sizeof(Record)) {
+        Record r;
+        std::memcpy(&r, p.data() + off, sizeof r);
+        off += sizeof r;
+        ++answered;
+        if (r.seq >= warm) lat.push_back(stamp - r.sched_ns);
+      }
+      p.erase(0, off);
+    }
+  }
+  const double cpu = server.Stop();
+  std::sort(lat.begin(), lat.end());
+  std::printf(
+      "model %-6s pin %d threads %d work %d us rate %.0f answered %llu/%llu | p50 %.1f p90 %.1f "
+      "p99 %.1f p99.9 %.1f max %.1f us | server CPU %.2f s\n",
+      o.model.c_str(), o.pin ? 1 : 0, o.threads, o.work_us, o.rate,
+      static_cast<unsigned long long>(answered), static_cast<unsigned long long>(total),
+      Percentile(lat, 0.5) / 1e3, Percentile(lat, 0.9) / 1e3, Percentile(lat, 0.99) / 1e3,
+      Percentile(lat, 0.999) / 1e3, lat.empty() ? 0.0 : lat.back() / 1e3, cpu);
+  return answered == total ? 0 : 1;
+}
