@@ -40,19 +40,6 @@ namespace {
 // The name of an order placed without newClientOrderId: this, then its id.
 constexpr std::string_view kGeneratedIdPrefix = "xc-";
 
-// The entry of `client_id` among a user's client-id index entries with this
-// key (its hash), confirmed against each entry's order (`client_id_of`), or
-// index.end().
-template <typename Index, typename ClientIdOf>
-auto ClientIdEntry(Index& index, std::string_view client_id, uint64_t key,
-                   ClientIdOf client_id_of) -> decltype(index.begin()) {
-  auto [it, end] = index.equal_range(key);
-  for (; it != end; ++it) {
-    if (client_id_of(it->second) == client_id) return it;
-  }
-  return index.end();
-}
-
 // ---- Journal record encoding: a type byte, then fixed little-endian
 // integers and length-prefixed strings. ----
 class Writer {
@@ -468,9 +455,18 @@ OrderId Partition::GeneratedIdOrder(std::string_view client_id) {
   return ec == std::errc() && ptr == end ? id : 0;
 }
 
+template <typename Index>
+auto Partition::ClientIdEntry(Index& index, std::string_view client_id, uint64_t key) const
+    -> decltype(index.begin()) {
+  auto [it, end] = index.equal_range(key);
+  for (; it != end; ++it) {
+    if (OrderAt(it->second).client_id == client_id) return it;
+  }
+  return index.end();
+}
+
 OrderId Partition::FindByClientId(UserId user, const User& u, std::string_view client_id) const {
-  auto e = ClientIdEntry(u.by_client_id, client_id, ClientIdKey(client_id),
-                         [this](OrderId id) -> std::string_view { return OrderAt(id).client_id; });
+  auto e = ClientIdEntry(u.by_client_id, client_id, ClientIdKey(client_id));
   const OrderId found = e == u.by_client_id.end() ? 0 : e->second;
   // A chosen id may also be the name the partition gave a later order of
   // the same user: the later of the two is the latest.
@@ -486,8 +482,7 @@ void Partition::IndexClientId(User& u, const Order& o) {
   // Chosen, but the very name the partition gives this order: found by it.
   if (GeneratedIdOrder(o.client_id) == o.id) return;
   const uint64_t key = ClientIdKey(o.client_id);
-  auto e = ClientIdEntry(u.by_client_id, o.client_id, key,
-                         [this](OrderId id) -> std::string_view { return OrderAt(id).client_id; });
+  auto e = ClientIdEntry(u.by_client_id, o.client_id, key);
   if (e != u.by_client_id.end()) {
     e->second = o.id;  // an older order chose this id: `o` is the latest now
   } else {

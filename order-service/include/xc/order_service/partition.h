@@ -359,6 +359,12 @@ class Partition {
   // Makes `o`, just committed, the latest order of its user `u` with its
   // client order id (a generated name needs nothing).
   void IndexClientId(User& u, const Order& o);
+  // The entry of `client_id` among `index`'s entries under `key` (its
+  // ClientIdKey), confirmed against each entry's order; index.end() if none.
+  // `Index` is a user's by_client_id, const or not.
+  template <typename Index>
+  auto ClientIdEntry(Index& index, std::string_view client_id, uint64_t key) const
+      -> decltype(index.begin());
   // The order with this id, or null when it is not one of this partition's.
   Order* OrderById(protocol::OrderId id) {
     return const_cast<Order*>(std::as_const(*this).OrderById(id));
