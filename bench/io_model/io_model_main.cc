@@ -7,8 +7,8 @@
 // 16-byte request (sequence, scheduled send time) is answered after
 // --work-us of spinning, standing in for the exchange's handling. Latency
 // runs from the scheduled send time to the kernel's receive stamp of the
-// answer (SO_TIMESTAMPNS), so it is free of coordinated omission and of the
-// client's own read delays.
+// answer (exbench's RecvStamped), so it is free of coordinated omission and
+// of the client's own read delays.
 //
 // Models (--model):
 //   owned   each thread has its own epoll set and a fixed share of the
@@ -56,6 +56,8 @@
 #include <vector>
 
 #include "cli_args.h"
+#include "histogram.h"
+#include "net.h"
 
 #ifndef XC_HAVE_LIBURING
 #define XC_HAVE_LIBURING 0
@@ -90,7 +92,7 @@ int64_t Now(clockid_t clock) {
 
 struct Record {
   uint64_t seq;
-  int64_t sched_ns;  // CLOCK_REALTIME, the clock of SO_TIMESTAMPNS
+  int64_t sched_ns;  // CLOCK_MONOTONIC, the scale of RecvStamped's arrival
 };
 
 // One server-side connection. `state` is used by the shared model only:
@@ -98,8 +100,7 @@ struct Record {
 struct ServerConn {
   int fd = -1;
   std::atomic<int> state{0};
-  char in[4096];
-  size_t in_len = 0;
+  std::string in, out;  // bytes of a request cut by the read; answers to send
 };
 
 class Server {
@@ -184,32 +185,25 @@ class Server {
 
   // Reads everything there is (edge-triggered), answers each whole request.
   void Serve(ServerConn& c) {
-    char out[4096];
+    char buf[4096];
     for (;;) {
-      const ssize_t n = ::recv(c.fd, c.in + c.in_len, sizeof c.in - c.in_len, 0);
+      const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
       if (n <= 0) {
         if (n < 0 && errno == EINTR) continue;
         return;  // EAGAIN: drained; 0 or an error: the client is gone
       }
-      c.in_len += static_cast<size_t>(n);
-      size_t off = 0, out_len = 0;
-      while (c.in_len - off >= sizeof(Record)) {
-        Work();
-        std::memcpy(out + out_len, c.in + off, sizeof(Record));
-        off += sizeof(Record);
-        out_len += sizeof(Record);
-      }
-      std::memmove(c.in, c.in + off, c.in_len - off);
-      c.in_len -= off;
+      c.in.append(buf, static_cast<size_t>(n));
+      Answer(&c.in, &c.out);
       size_t sent = 0;
-      while (sent < out_len) {
-        const ssize_t w = ::send(c.fd, out + sent, out_len - sent, MSG_NOSIGNAL);
+      while (sent < c.out.size()) {
+        const ssize_t w = ::send(c.fd, c.out.data() + sent, c.out.size() - sent, MSG_NOSIGNAL);
         if (w > 0) {
           sent += static_cast<size_t>(w);
         } else if (w < 0 && errno != EINTR) {
-          return;  // the client reads everything; a full buffer is a bug here
+          break;  // the client reads everything; a full buffer is a bug here
         }
       }
+      c.out.clear();
     }
   }
 
@@ -317,13 +311,7 @@ class Server {
           u.in.append(buf, static_cast<size_t>(cqe->res));
           io_uring_buf_ring_add(br, buf, kBufSize, static_cast<unsigned short>(bid), mask, 0);
           io_uring_buf_ring_advance(br, 1);
-          size_t off = 0;
-          while (u.in.size() - off >= sizeof(Record)) {
-            Work();
-            u.pending.append(u.in, off, sizeof(Record));
-            off += sizeof(Record);
-          }
-          u.in.erase(0, off);
+          Answer(&u.in, &u.pending);
           if (!u.sending && !u.pending.empty()) ready.push_back(k);
         }
         // Out of buffers (-ENOBUFS) or otherwise ended: receive again,
@@ -347,11 +335,18 @@ class Server {
   }
 #endif
 
-  // Spins --work-us: the handling of one request.
-  void Work() const {
-    const int64_t until = Now(CLOCK_MONOTONIC) + int64_t{o_.work_us} * 1000;
-    while (Now(CLOCK_MONOTONIC) < until) {
+  // Answers each whole request at the front of *in (spinning --work-us
+  // for each, the handling), appending the answers to *out; leaves a request
+  // cut by the read in *in.
+  void Answer(std::string* in, std::string* out) const {
+    size_t off = 0;
+    for (; in->size() - off >= sizeof(Record); off += sizeof(Record)) {
+      const int64_t until = Now(CLOCK_MONOTONIC) + int64_t{o_.work_us} * 1000;
+      while (Now(CLOCK_MONOTONIC) < until) {
+      }
+      out->append(*in, off, sizeof(Record));
     }
+    in->erase(0, off);
   }
 
   const Options& o_;
@@ -362,7 +357,8 @@ class Server {
   std::atomic<int64_t> cpu_ns_{0};
 };
 
-// Connects `n` client sockets to `listener`; returns {client fds, server fds}.
+// Connects `n` client sockets to `listener` (exbench's ConnectTcp: blocking,
+// TCP_NODELAY) with receive stamps on; returns {client fds, server fds}.
 std::pair<std::vector<int>, std::vector<int>> Connect(int listener, int n) {
   sockaddr_in addr{};
   socklen_t len = sizeof addr;
@@ -370,24 +366,20 @@ std::pair<std::vector<int>, std::vector<int>> Connect(int listener, int n) {
   std::vector<int> cl, sv;
   const int one = 1;
   for (int i = 0; i < n; ++i) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) Die("socket");
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) Die("connect");
+    std::string error;
+    const int fd = xc::exbench::ConnectTcp("127.0.0.1", ntohs(addr.sin_port), &error);
+    if (fd < 0) {
+      std::fprintf(stderr, "io-model-bench: %s\n", error.c_str());
+      std::exit(1);
+    }
     const int s = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK);
     if (s < 0) Die("accept4");
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+    if (!xc::exbench::EnableRxTimestamps(fd)) Die("SO_TIMESTAMPNS");
     cl.push_back(fd);
     sv.push_back(s);
   }
   return {cl, sv};
-}
-
-int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const size_t i = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1));
-  return sorted[i];
 }
 
 }  // namespace
@@ -450,71 +442,49 @@ int main(int argc, char** argv) {
   const double interval_ns = 1e9 / o.rate;
   const uint64_t total = static_cast<uint64_t>(o.rate * (o.warmup_s + o.duration_s));
   const uint64_t warm = static_cast<uint64_t>(o.rate * o.warmup_s);
-  std::vector<int64_t> lat;
-  lat.reserve(total - warm);
-  std::vector<std::string> partial(cfds.size());
-  const int64_t t0 = Now(CLOCK_REALTIME) + 1'000'000;
-  uint64_t next = 0, answered = 0;
+  const int64_t t0 = Now(CLOCK_MONOTONIC) + 1'000'000;
+  auto due = [&](uint64_t i) { return t0 + static_cast<int64_t>(static_cast<double>(i) * interval_ns); };
   const int64_t give_up = t0 + static_cast<int64_t>((o.warmup_s + o.duration_s + 5) * 1e9);
+  xc::exbench::LatencyHistogram lat;
+  std::vector<std::string> partial(cfds.size());
+  uint64_t next = 0, answered = 0;
   epoll_event evs[64];
-  while (answered < total && Now(CLOCK_REALTIME) < give_up) {
-    int64_t now = Now(CLOCK_REALTIME);
-    while (next < total) {
-      const int64_t due = t0 + static_cast<int64_t>(static_cast<double>(next) * interval_ns);
-      if (due > now) break;
-      const Record r{next, due};
+  while (answered < total && Now(CLOCK_MONOTONIC) < give_up) {
+    for (const int64_t now = Now(CLOCK_MONOTONIC); next < total && due(next) <= now; ++next) {
+      const Record r{next, due(next)};
       const int fd = cfds[next % cfds.size()];
       if (::send(fd, &r, sizeof r, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof r)) Die("send");
-      ++next;
     }
-    int64_t wait_ns = 1'000'000;
-    if (next < total) {
-      const int64_t due = t0 + static_cast<int64_t>(static_cast<double>(next) * interval_ns);
-      wait_ns = std::max<int64_t>(0, due - Now(CLOCK_REALTIME));
-    }
-    const timespec ts{static_cast<time_t>(wait_ns / 1'000'000'000), static_cast<long>(wait_ns % 1'000'000'000)};
+    const int64_t wait_ns =
+        next < total ? std::max<int64_t>(0, due(next) - Now(CLOCK_MONOTONIC)) : 1'000'000;
+    const timespec ts{static_cast<time_t>(wait_ns / 1'000'000'000),
+                      static_cast<long>(wait_ns % 1'000'000'000)};
     const int n = epoll_pwait2(ep, evs, 64, &ts, nullptr);
     for (int i = 0; i < n; ++i) {
       const size_t ci = evs[i].data.u64;
       char buf[4096];
-      char ctrl[CMSG_SPACE(sizeof(timespec))];
-      iovec iov{buf, sizeof buf};
-      msghdr mh{};
-      mh.msg_iov = &iov;
-      mh.msg_iovlen = 1;
-      mh.msg_control = ctrl;
-      mh.msg_controllen = sizeof ctrl;
-      const ssize_t got = ::recvmsg(cfds[ci], &mh, MSG_DONTWAIT);
+      int64_t arrival, read_at;
+      const long got = xc::exbench::RecvStamped(cfds[ci], buf, sizeof buf, &arrival, &read_at);
       if (got <= 0) continue;
-      int64_t stamp = Now(CLOCK_REALTIME);
-      for (cmsghdr* cm = CMSG_FIRSTHDR(&mh); cm != nullptr; cm = CMSG_NXTHDR(&mh, cm)) {
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
-          timespec k;
-          std::memcpy(&k, CMSG_DATA(cm), sizeof k);
-          stamp = int64_t{k.tv_sec} * 1'000'000'000 + k.tv_nsec;
-        }
-      }
       std::string& p = partial[ci];
       p.append(buf, static_cast<size_t>(got));
       size_t off = 0;
-      while (p.size() - off >= sizeof(Record)) {
+      for (; p.size() - off >= sizeof(Record); off += sizeof(Record)) {
         Record r;
         std::memcpy(&r, p.data() + off, sizeof r);
-        off += sizeof r;
         ++answered;
-        if (r.seq >= warm) lat.push_back(stamp - r.sched_ns);
+        if (r.seq >= warm) lat.Record(arrival - r.sched_ns);
       }
       p.erase(0, off);
     }
   }
   const double cpu = server.Stop();
-  std::sort(lat.begin(), lat.end());
   std::printf(
       "model %-6s pin %d threads %d work %d us rate %.0f answered %llu/%llu | p50 %.1f p90 %.1f "
       "p99 %.1f p99.9 %.1f max %.1f us | server CPU %.2f s\n",
       o.model.c_str(), o.pin ? 1 : 0, o.threads, o.work_us, o.rate,
       static_cast<unsigned long long>(answered), static_cast<unsigned long long>(total),
-      Percentile(lat, 0.5) / 1e3, Percentile(lat, 0.9) / 1e3, Percentile(lat, 0.99) / 1e3,
-      Percentile(lat, 0.999) / 1e3, lat.empty() ? 0.0 : lat.back() / 1e3, cpu);
+      lat.Percentile(50) / 1e3, lat.Percentile(90) / 1e3, lat.Percentile(99) / 1e3,
+      lat.Percentile(99.9) / 1e3, lat.max() / 1e3, cpu);
   return answered == total ? 0 : 1;
 }
