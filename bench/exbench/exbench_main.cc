@@ -350,7 +350,9 @@ std::string StepJson(const StepResult& r, double max_p99_us) {
   o << "},\"timeouts\":" << s.timeouts << ",\"unmatched\":" << s.unmatched
     << ",\"stalls\":" << s.stalls << ",\"send_lag\":" << HistJson(s.send_lag)
     << ",\"client_cpu\":{\"seconds\":" << Fmt(s.client_cpu_s, 3) << ",\"cores\":"
-    << Fmt(s.wall_s > 0 ? s.client_cpu_s / s.wall_s : 0, 3) << "}";
+    << Fmt(s.wall_s > 0 ? s.client_cpu_s / s.wall_s : 0, 3)
+    << ",\"timer_overshoot_us\":" << Fmt(static_cast<double>(s.timer_overshoot_ns) / 1e3, 1)
+    << ",\"bursts\":" << (s.bursts ? "true" : "false") << "}";
   if (r.server_cpu_s >= 0) {
     // The server's CPU covers the whole step including drain; an estimate.
     o << ",\"server_cpu\":{\"seconds\":" << Fmt(r.server_cpu_s, 3) << "}";
@@ -382,6 +384,11 @@ std::string StepMarkdown(const StepResult& r) {
     << Row("order.cancel", s.cancel) << Row("all orders, as read by exbench", s.orders_read);
   if (s.rest.count()) o << Row("REST read", s.rest);
   o << Row("send lag (client)", s.send_lag) << "\n";
+  o << "Client timer: a timed wake-up is late by " << Us(s.timer_overshoot_ns)
+    << " µs (median); "
+    << (s.bursts ? "operations were due more often, so the client sent them in bursts on "
+                   "the timer, reading replies when it woke.\n\n"
+                 : "the client woke early by a learnt estimate and spun the rest.\n\n");
   if (s.filled) o << "Places answered FILLED or PARTIALLY_FILLED: " << s.filled << ".\n\n";
   if (!s.errors.empty()) {
     o << "Errors:\n\n| kind | count |\n| --- | --- |\n";

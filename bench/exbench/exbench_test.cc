@@ -263,47 +263,83 @@ TEST(NetTest, RecvStampedGivesTheArrivalTime) {
   ::close(fd);
 }
 
-TEST(WorkerTest, OpenLoopPlaceCancelAgainstStandIn) {
-  std::vector<User> users(2);
-  users[0].api_key = "k0";
-  users[0].secret = "s0";
-  users[1].api_key = "k1";
-  users[1].secret = "s1";
-  for (User& u : users) u.key = std::make_shared<const gateway::HmacSha256Key>(u.secret);
-  StandIn server({{"k0", "s0"}, {"k1", "s1"}});
-  LoadTarget t;
-  t.port = server.port();
-  OrderSpec spec;
-  spec.low_price = "500.00";
-  spec.high_price = "1500.00";
-  spec.mid_price = "1000.00";
-  spec.qty = "0.02000";
-  {
-    Worker w(0, t, spec, &users, {0, 1, 0, 1}, {0, 1, 2, 3}, 0);
+// Two users on four connections against the stand-in; each test runs a
+// phase, cancels what it left open, and checks the stand-in saw a cancel
+// for every place.
+class WorkerTest : public ::testing::Test {
+ protected:
+  WorkerTest() : users_(2), server_({{"k0", "s0"}, {"k1", "s1"}}) {
+    users_[0].api_key = "k0";
+    users_[0].secret = "s0";
+    users_[1].api_key = "k1";
+    users_[1].secret = "s1";
+    for (User& u : users_) u.key = std::make_shared<const gateway::HmacSha256Key>(u.secret);
+    target_.port = server_.port();
+    spec_.low_price = "500.00";
+    spec_.high_price = "1500.00";
+    spec_.mid_price = "1000.00";
+    spec_.qty = "0.02000";
+  }
+
+  // One phase at `rate` starting in 10 ms on a fresh worker.
+  PhaseStats RunPhase(double rate, int64_t warmup_ns, int64_t duration_ns,
+                      int64_t drain_timeout_ns) {
+    Worker w(0, target_, spec_, &users_, {0, 1, 0, 1}, {0, 1, 2, 3}, 0);
     std::string error;
-    ASSERT_TRUE(w.Connect(&error)) << error;
+    EXPECT_TRUE(w.Connect(&error)) << error;
     PhaseSpec ph;
     ph.start_ns = MonoNowNs() + 10'000'000;
-    ph.rate = 2000;
-    ph.warmup_ns = 100'000'000;
-    ph.duration_ns = 400'000'000;
-    ph.drain_timeout_ns = 2'000'000'000;
+    ph.rate = rate;
+    ph.warmup_ns = warmup_ns;
+    ph.duration_ns = duration_ns;
+    ph.drain_timeout_ns = drain_timeout_ns;
     PhaseStats st = w.RunPhase(ph);
-    EXPECT_EQ(st.error_count(), 0u);
-    EXPECT_EQ(server.bad_signatures.load(), 0);
-    // 800 operations in the window, give or take the boundary.
-    EXPECT_NEAR(static_cast<double>(st.orders.count()), 800, 4);
-    EXPECT_GT(st.cancel.count(), 300u);
-    EXPECT_EQ(st.ok_place + st.ok_cancel, st.orders.count());
-    EXPECT_NEAR(static_cast<double>(st.replies_in_window), 800, 20);
-    EXPECT_GT(st.orders.Percentile(50), 0);
-    // Each reply arrived before it was read.
-    EXPECT_EQ(st.orders_read.count(), st.orders.count());
-    EXPECT_LE(st.orders.Percentile(50), st.orders_read.Percentile(50));
-    EXPECT_LE(st.orders.max(), st.orders_read.max());
     w.CancelOpenOrders(2'000'000'000);
+    return st;
   }
-  EXPECT_EQ(server.places.load(), server.cancels.load());
+
+  void TearDown() override {
+    EXPECT_EQ(server_.bad_signatures.load(), 0);
+    EXPECT_EQ(server_.places.load(), server_.cancels.load());
+  }
+
+  std::vector<User> users_;
+  StandIn server_;
+  LoadTarget target_;
+  OrderSpec spec_;
+};
+
+TEST_F(WorkerTest, OpenLoopPlaceCancelAgainstStandIn) {
+  const PhaseStats st = RunPhase(2000, 100'000'000, 400'000'000, 2'000'000'000);
+  EXPECT_EQ(st.error_count(), 0u);
+  // 800 operations in the window, give or take the boundary.
+  EXPECT_NEAR(static_cast<double>(st.orders.count()), 800, 4);
+  EXPECT_GT(st.cancel.count(), 300u);
+  EXPECT_EQ(st.ok_place + st.ok_cancel, st.orders.count());
+  EXPECT_NEAR(static_cast<double>(st.replies_in_window), 800, 20);
+  EXPECT_GT(st.orders.Percentile(50), 0);
+  // Each reply arrived before it was read.
+  EXPECT_EQ(st.orders_read.count(), st.orders.count());
+  EXPECT_LE(st.orders.Percentile(50), st.orders_read.Percentile(50));
+  EXPECT_LE(st.orders.max(), st.orders_read.max());
+  // One send every 500 µs: far enough apart to wake for each.
+  EXPECT_GT(st.timer_overshoot_ns, 0);
+  EXPECT_FALSE(st.bursts);
+}
+
+// Operations due far more often than a timed wake-up can resolve (one per
+// µs): the client sends them in bursts, reading replies when it wakes; every
+// one is still sent, answered and charged from its scheduled time.
+TEST_F(WorkerTest, BurstsWhenDueMoreOftenThanTheTimer) {
+  const PhaseStats st = RunPhase(1'000'000, 0, 3'000'000, 20'000'000'000);
+  EXPECT_TRUE(st.bursts);
+  EXPECT_GT(st.timer_overshoot_ns, 1'000);
+  EXPECT_EQ(st.error_count(), 0u);
+  EXPECT_NEAR(static_cast<double>(st.orders.count()), 3000, 1);
+  EXPECT_EQ(st.ok_place + st.ok_cancel, st.orders.count());
+  EXPECT_EQ(st.send_lag.count(), st.orders.count());
+  // Charged from the schedule: at least each operation's lateness.
+  EXPECT_GE(st.orders.max(), st.send_lag.max());
 }
 
 }  // namespace

@@ -56,6 +56,8 @@ void PhaseStats::Merge(const PhaseStats& o) {
   stalls += o.stalls;
   for (const auto& [k, v] : o.errors) errors[k] += v;
   client_cpu_s += o.client_cpu_s;
+  timer_overshoot_ns = std::max(timer_overshoot_ns, o.timer_overshoot_ns);
+  bursts = bursts || o.bursts;
   wall_s = std::max(wall_s, o.wall_s);
 }
 
@@ -219,11 +221,38 @@ struct Worker::Impl {
   static constexpr int64_t kSpinBurstNs = 200'000;
   // Nor when operations are due more often than the overshoot: then no
   // wait between two of them could be a sleep anyway, and the client sends
-  // them in bursts (the phase's shortest interval between sends, ns).
+  // them in bursts (the phase's shortest interval between sends, ns). In
+  // that regime it sleeps on the timer alone, not woken by each reply (a
+  // reply's latency is the kernel's receive stamp, whenever it is read),
+  // and reads what came when it wakes to send: one wake-up per burst
+  // instead of one per reply and timer, each of which costs CPU of the
+  // machine the server shares (figures in README.md, "Bursts").
   int64_t wake_early_ns = 0;
   int64_t spin_tokens_ns = 0;
   int64_t spin_clock = 0;
   int64_t send_interval_ns = 0;
+  // The median lateness of a timed sleep on this machine (measured once per
+  // worker, MeasureTimerOvershoot); -1 before.
+  int64_t timer_overshoot_ns = -1;
+
+  // Sleeps 15 times for 100 µs and returns the median lateness (ns).
+  static int64_t MeasureTimerOvershoot() {
+    std::array<int64_t, 15> late{};
+    for (int64_t& l : late) {
+      const int64_t until = MonoNowNs() + 100'000;
+      SleepUntil(until);
+      l = MonoNowNs() - until;
+    }
+    std::nth_element(late.begin(), late.begin() + late.size() / 2, late.end());
+    return late[late.size() / 2];
+  }
+
+  static void SleepUntil(int64_t mono_ns) {
+    const timespec until{static_cast<time_t>(mono_ns / 1'000'000'000),
+                         static_cast<long>(mono_ns % 1'000'000'000)};
+    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr) == EINTR) {
+    }
+  }
   char scratch[2048];
 
   void Prepare(WsConn& c) {
@@ -666,7 +695,11 @@ struct Worker::Impl {
     if (wait < 0) wait = 0;
     if (wait > 100'000'000) wait = 100'000'000;
     bool timed = false;  // a timer wake-up whose overshoot is measured
-    if (send_due && wait > 0) {
+    const bool burst = send_due && wait > 0 && send_interval_ns <= timer_overshoot_ns;
+    if (burst) {
+      SleepUntil(deadline);  // see timer_overshoot_ns
+      wait = 0;
+    } else if (send_due && wait > 0) {
       spin_tokens_ns = std::min(kSpinBurstNs, spin_tokens_ns + (t0 - spin_clock) / kSpinShare);
       spin_clock = t0;
       if (wait > wake_early_ns) {
@@ -678,7 +711,7 @@ struct Worker::Impl {
     }
     timespec ts{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
     const int n = ::epoll_pwait2(epfd, evs, 256, &ts, nullptr);
-    if (send_due && wait == 0) {
+    if (send_due && wait == 0 && !burst) {
       spin_tokens_ns -= MonoNowNs() - t0;
     } else if (timed && n == 0) {
       // A running 75th percentile of the overshoot (frugal streaming: the
@@ -793,6 +826,10 @@ PhaseStats Worker::RunPhase(const PhaseSpec& ph) {
   m.stats = &st;
   // Default timer slack (50 us) would make every timed wake-up late.
   ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  if (m.timer_overshoot_ns < 0) {
+    m.timer_overshoot_ns = Impl::MeasureTimerOvershoot();
+    m.wake_early_ns = std::min(m.timer_overshoot_ns, Impl::kMaxWakeEarlyNs);
+  }
   m.window_begin = ph.start_ns + ph.warmup_ns;
   m.window_end = m.window_begin + ph.duration_ns;
   const int64_t end = m.window_end;
@@ -897,6 +934,8 @@ PhaseStats Worker::RunPhase(const PhaseSpec& ph) {
   }
   if (cpu_end < 0) cpu_end = Impl::ThreadCpuS();
   st.client_cpu_s = cpu_end - cpu0;
+  st.timer_overshoot_ns = m.timer_overshoot_ns;
+  st.bursts = m.send_interval_ns <= m.timer_overshoot_ns;
   st.wall_s = static_cast<double>(end - ph.start_ns) / 1e9;
   // Whatever is still unanswered timed out; free the slots so that a late
   // reply counts as unmatched.

@@ -97,6 +97,11 @@ struct PhaseStats {
   uint64_t stalls = 0;             // schedule held back by a full in-flight window
   std::map<std::string, uint64_t> errors;  // "ws 400 -2010", "http 429 -1003", "timeout"
   double client_cpu_s = 0;         // worker thread CPU over [start, end of sending]
+  // The client's timed wake-ups: median lateness measured at its start (ns,
+  // the largest over workers), and whether operations were due more often
+  // than that, so that it sent them in bursts on the timer (load.cc).
+  int64_t timer_overshoot_ns = 0;
+  bool bursts = false;
   double wall_s = 0;               // that interval's length
 
   uint64_t error_count() const;
