@@ -286,7 +286,10 @@ class WorkerTest : public ::testing::Test {
                       int64_t drain_timeout_ns) {
     Worker w(0, target_, spec_, &users_, {0, 1, 0, 1}, {0, 1, 2, 3}, 0);
     std::string error;
-    EXPECT_TRUE(w.Connect(&error)) << error;
+    if (!w.Connect(&error)) {
+      ADD_FAILURE() << "connect: " << error;
+      return {};
+    }
     PhaseSpec ph;
     ph.start_ns = MonoNowNs() + 10'000'000;
     ph.rate = rate;

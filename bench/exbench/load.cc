@@ -234,6 +234,8 @@ struct Worker::Impl {
   // The median lateness of a timed sleep on this machine (measured once per
   // worker, MeasureTimerOvershoot); -1 before.
   int64_t timer_overshoot_ns = -1;
+  // This phase's operations are due more often than that (set by RunPhase).
+  bool bursts = false;
 
   // Sleeps 15 times for 100 µs and returns the median lateness (ns).
   static int64_t MeasureTimerOvershoot() {
@@ -695,7 +697,7 @@ struct Worker::Impl {
     if (wait < 0) wait = 0;
     if (wait > 100'000'000) wait = 100'000'000;
     bool timed = false;  // a timer wake-up whose overshoot is measured
-    const bool burst = send_due && wait > 0 && send_interval_ns <= timer_overshoot_ns;
+    const bool burst = bursts && send_due && wait > 0;
     if (burst) {
       SleepUntil(deadline);  // see timer_overshoot_ns
       wait = 0;
@@ -837,6 +839,7 @@ PhaseStats Worker::RunPhase(const PhaseSpec& ph) {
   const double rest_interval = ph.rest_rate > 0 ? 1e9 / ph.rest_rate : 0;
   m.send_interval_ns = static_cast<int64_t>(
       std::min(interval > 0 ? interval : 1e18, rest_interval > 0 ? rest_interval : 1e18));
+  m.bursts = m.send_interval_ns <= m.timer_overshoot_ns;
   uint64_t next_i = 0, next_rest = 0;
   auto sched_of = [&](uint64_t i) {
     return ph.start_ns + static_cast<int64_t>(static_cast<double>(i) * interval);
@@ -935,7 +938,7 @@ PhaseStats Worker::RunPhase(const PhaseSpec& ph) {
   if (cpu_end < 0) cpu_end = Impl::ThreadCpuS();
   st.client_cpu_s = cpu_end - cpu0;
   st.timer_overshoot_ns = m.timer_overshoot_ns;
-  st.bursts = m.send_interval_ns <= m.timer_overshoot_ns;
+  st.bursts = m.bursts;
   st.wall_s = static_cast<double>(end - ph.start_ns) / 1e9;
   // Whatever is still unanswered timed out; free the slots so that a late
   // reply counts as unmatched.
