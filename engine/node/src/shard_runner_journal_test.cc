@@ -301,4 +301,36 @@ TEST(ShardRunnerJournalTest, DoorbellsBetweenAllAgentsLoseNoWakeUp) {
   EXPECT_GT(consumer.sleeps(), 0u);
 }
 
+// Under policy "none" a steady stream (one command a millisecond) is written
+// on the gather's timer alone: the journal thread sleeps on the producer's
+// doorbell only after a whole gather without a command, not after every
+// write, so the producer's rings (on the order's path) rarely wake it. The
+// previous loop slept on the doorbell after each write: 101 times here.
+TEST(ShardRunnerJournalTest, UnderNoneASteadyStreamWakesTheJournalOnItsTimer) {
+  MemJournalSink sink;
+  JournalWriterOptions jo = JOpts();
+  jo.policy.mode = DurabilityPolicy::Mode::kNone;
+  JournalWriter journal(&sink, 1, jo);
+  JournalWriterThread jt(&journal);
+  Doorbell* bell = jt.EnableDoorbell();
+  ASSERT_TRUE(jt.Start().ok());
+  constexpr Seq kCommands = 200;
+  for (Seq seq = 1; seq <= kCommands; ++seq) {
+    Command c = Command::Limit(0, seq, 1, Side::kBuy, 1000, 1);
+    c.ts = static_cast<int64_t>(seq);
+    ASSERT_TRUE(journal.TryAppend(seq, c));
+    bell->Ring();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (journal.durable_seq() < kCommands && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(journal.durable_seq(), kCommands) << "written without a Close";
+  jt.Stop();
+  ASSERT_TRUE(journal.Close().ok());
+  EXPECT_GE(bell->sleeps(), 1u);  // it did wait for the first command
+  EXPECT_LE(bell->sleeps(), kCommands / 10);
+}
+
 }  // namespace xc::engine::node
