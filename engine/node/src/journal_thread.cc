@@ -41,7 +41,6 @@ absl::Status JournalWriterThread::Start() {
     // waits for durable_seq: ringing it would wake an idle runner for
     // nothing after every write. A failure is still rung (it stops the shard).
     const bool none = writer_->options().policy.mode == DurabilityPolicy::Mode::kNone;
-    const bool ring_durable = !none;
     // Under "none": the last gather (below) ended with commands to write,
     // so more are likely coming.
     bool streaming = false;
@@ -50,7 +49,7 @@ absl::Status JournalWriterThread::Start() {
       const bool failed = writer_->failed();
       const int work = writer_->DoWork();
       if (durable_bell_ != nullptr &&
-          ((ring_durable && writer_->durable_seq() != durable) || writer_->failed() != failed)) {
+          ((!none && writer_->durable_seq() != durable) || writer_->failed() != failed)) {
         durable_bell_->Ring();
       }
       if (work != 0) {
