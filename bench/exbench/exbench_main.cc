@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cli_args.h"
+#include "host.h"
 #include "load.h"
 #include "net.h"
 #include "reply_scan.h"
@@ -118,6 +119,17 @@ std::string Fmt(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   return buf;
+}
+
+// The host row of the report: "kernel 6.18.44, preempt dynamic, cpuidle
+// haltpoll (haltpoll), guest_halt_poll_ns 0, <model>"; unknown facts say so.
+std::string HostLine(const HostFacts& h) {
+  auto known = [](const std::string& v) { return v.empty() ? std::string("unknown") : v; };
+  std::string line = "kernel " + known(h.kernel) + ", preempt " + known(h.preempt) +
+                     ", cpuidle " + known(h.cpuidle_driver);
+  if (!h.cpuidle_governor.empty()) line += " (" + h.cpuidle_governor + ")";
+  if (!h.guest_halt_poll_ns.empty()) line += ", guest_halt_poll_ns " + h.guest_halt_poll_ns;
+  return line + ", " + known(h.cpu_model);
 }
 
 std::string JsonEscape(const std::string& s) {
@@ -558,6 +570,7 @@ int Run(Options o) {
   if (ex.pid > 0) stopped = StopExchange(&ex, so.keep_dir);
 
   // ---- reports ----
+  const HostFacts host = ReadHostFacts();
   std::ostringstream cfg;
   cfg << "{\"target\":\"" << (o.spawn_path.empty() ? o.host + ":" + std::to_string(o.port)
                                                     : "spawn " + JsonEscape(o.spawn_path))
@@ -573,7 +586,12 @@ int Run(Options o) {
       << "\",\"rate\":" << o.rate << ",\"duration_s\":" << o.duration
       << ",\"warmup_s\":" << o.warmup << ",\"server_cpus\":\"" << o.server_cpus
       << "\",\"client_cpus\":\"" << o.client_cpus << "\",\"hardware_threads\":"
-      << std::thread::hardware_concurrency() << "}";
+      << std::thread::hardware_concurrency() << ",\"host\":{\"kernel\":\"" << JsonEscape(host.kernel)
+      << "\",\"preempt\":\"" << JsonEscape(host.preempt) << "\",\"cpuidle_driver\":\""
+      << JsonEscape(host.cpuidle_driver) << "\",\"cpuidle_governor\":\""
+      << JsonEscape(host.cpuidle_governor) << "\",\"guest_halt_poll_ns\":\""
+      << JsonEscape(host.guest_halt_poll_ns) << "\",\"cpu_model\":\"" << JsonEscape(host.cpu_model)
+      << "\"}}";
   std::ostringstream js;
   js << "{\"tool\":\"exbench\",\"format\":1,\"time\":\"" << UtcNow() << "\",\"config\":"
      << cfg.str() << ",\"mode\":\"" << (o.find_max ? "find-max" : "open-loop") << "\"";
@@ -603,7 +621,7 @@ int Run(Options o) {
      << ", newOrderRespType " << o.resp_type << ") |\n| REST reads | " << o.rest_rate << "/s "
      << o.rest_kind << " |\n| CPUs | server " << (o.server_cpus.empty() ? "any" : o.server_cpus)
      << ", client " << (o.client_cpus.empty() ? "any" : o.client_cpus) << " (of "
-     << std::thread::hardware_concurrency() << ") |\n";
+     << std::thread::hardware_concurrency() << ") |\n| host | " << HostLine(host) << " |\n";
   if (!o.find_max) {
     md << "| rate / warm-up / duration | " << o.rate << " ops/s / " << o.warmup << " s / "
        << o.duration << " s |\n\n## Result\n\n"

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "histogram.h"
+#include "host.h"
 #include "load.h"
 #include "net.h"
 #include "reply_scan.h"
@@ -108,6 +111,65 @@ TEST(SigningTest, BinanceDocumentedExample) {
 }
 
 // ---- a stand-in of /ws-api/v3 ---------------------------------------------
+
+// The host facts come from the kernel's files; a tree laid out like them
+// stands in for the machine. Unreadable facts stay empty.
+class HostFactsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/exbench-host-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  void Put(const std::string& path, const std::string& text) {
+    std::filesystem::create_directories(std::filesystem::path(root_ + path).parent_path());
+    std::ofstream(root_ + path) << text;
+  }
+  std::string root_;
+};
+
+TEST_F(HostFactsTest, ReadsTheModeTheKernelMarks) {
+  Put("/proc/sys/kernel/osrelease", "6.18.44-fc\n");
+  Put("/proc/sys/kernel/version", "#1 SMP PREEMPT_DYNAMIC @0\n");
+  Put("/sys/kernel/debug/sched/preempt", "none voluntary (full) lazy\n");
+  Put("/proc/cmdline", "quiet preempt=none\n");
+  Put("/sys/devices/system/cpu/cpuidle/current_driver", "haltpoll\n");
+  Put("/sys/devices/system/cpu/cpuidle/current_governor_ro", "haltpoll\n");
+  Put("/sys/module/haltpoll/parameters/guest_halt_poll_ns", "200000\n");
+  Put("/proc/cpuinfo", "processor\t: 0\nmodel name\t: Some CPU @ 2.1GHz\n\nprocessor\t: 1\n"
+                       "model name\t: Other\n");
+  const HostFacts h = ReadHostFacts(root_);
+  EXPECT_EQ(h.kernel, "6.18.44-fc");
+  EXPECT_EQ(h.preempt, "full");  // the debugfs mark wins over the command line
+  EXPECT_EQ(h.cpuidle_driver, "haltpoll");
+  EXPECT_EQ(h.cpuidle_governor, "haltpoll");
+  EXPECT_EQ(h.guest_halt_poll_ns, "200000");
+  EXPECT_EQ(h.cpu_model, "Some CPU @ 2.1GHz");
+}
+
+TEST_F(HostFactsTest, FallsBackToTheCommandLineThenTheBuildString) {
+  Put("/proc/sys/kernel/version", "#1 SMP PREEMPT_DYNAMIC @0\n");
+  Put("/proc/cmdline", "quiet preempt=lazy -- --init-arg preempt=full\n");
+  EXPECT_EQ(ReadHostFacts(root_).preempt, "lazy");
+  Put("/proc/cmdline", "quiet -- preempt=full\n");  // after "--": init's, not the kernel's
+  EXPECT_EQ(ReadHostFacts(root_).preempt, "dynamic");
+  Put("/proc/sys/kernel/version", "#1 SMP PREEMPT_RT Mon\n");
+  EXPECT_EQ(ReadHostFacts(root_).preempt, "rt");
+  Put("/proc/sys/kernel/version", "#1 SMP Mon\n");
+  EXPECT_EQ(ReadHostFacts(root_).preempt, "none or voluntary");
+}
+
+TEST_F(HostFactsTest, LeavesWhatItCannotReadEmpty) {
+  Put("/sys/devices/system/cpu/cpuidle/current_driver", "none\n");
+  const HostFacts h = ReadHostFacts(root_);
+  EXPECT_EQ(h.cpuidle_driver, "none");
+  EXPECT_EQ(h.kernel, "");
+  EXPECT_EQ(h.preempt, "");
+  EXPECT_EQ(h.cpuidle_governor, "");
+  EXPECT_EQ(h.guest_halt_poll_ns, "");  // no haltpoll module
+  EXPECT_EQ(h.cpu_model, "");
+}
 
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;

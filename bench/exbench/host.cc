@@ -1,0 +1,79 @@
+#include "host.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace xc::exbench {
+namespace {
+
+// The file's first line without trailing white space; "" when unreadable.
+std::string FirstLine(const std::string& path) {
+  std::ifstream f(path);
+  std::string line;
+  if (!f || !std::getline(f, line)) return "";
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
+    line.pop_back();
+  return line;
+}
+
+// "none voluntary (full) lazy" -> "full": the kernel marks the mode in force.
+std::string MarkedWord(const std::string& line) {
+  const size_t open = line.find('(');
+  const size_t close = line.find(')', open);
+  if (open == std::string::npos || close == std::string::npos) return "";
+  return line.substr(open + 1, close - open - 1);
+}
+
+// The value of `key=` on a command line ("preempt=full" -> "full").
+std::string CmdlineValue(const std::string& cmdline, const std::string& key) {
+  std::istringstream in(cmdline);
+  for (std::string word; in >> word;) {
+    if (word == "--") break;  // what follows goes to init, not the kernel
+    if (word.compare(0, key.size() + 1, key + "=") == 0) return word.substr(key.size() + 1);
+  }
+  return "";
+}
+
+std::string PreemptMode(const std::string& root) {
+  std::string mode = MarkedWord(FirstLine(root + "/sys/kernel/debug/sched/preempt"));
+  if (!mode.empty()) return mode;
+  // The build string ("#1 SMP PREEMPT_DYNAMIC ...") names dynamic and
+  // real-time kernels; a dynamic one's mode may be set on the command line.
+  const std::string version = FirstLine(root + "/proc/sys/kernel/version");
+  if (version.find("PREEMPT_RT") != std::string::npos) return "rt";
+  if (version.find("PREEMPT_DYNAMIC") != std::string::npos) {
+    mode = CmdlineValue(FirstLine(root + "/proc/cmdline"), "preempt");
+    return mode.empty() ? "dynamic" : mode;
+  }
+  if (version.find("PREEMPT ") != std::string::npos) return "full";
+  return version.empty() ? "" : "none or voluntary";
+}
+
+std::string CpuModel(const std::string& root) {
+  std::ifstream f(root + "/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);) {
+    if (line.compare(0, 10, "model name") != 0) continue;
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) return "";
+    const size_t start = line.find_first_not_of(' ', colon + 1);
+    return start == std::string::npos ? "" : line.substr(start);
+  }
+  return "";
+}
+
+}  // namespace
+
+HostFacts ReadHostFacts(const std::string& root) {
+  HostFacts h;
+  h.kernel = FirstLine(root + "/proc/sys/kernel/osrelease");
+  h.preempt = PreemptMode(root);
+  const std::string idle = root + "/sys/devices/system/cpu/cpuidle/";
+  h.cpuidle_driver = FirstLine(idle + "current_driver");
+  h.cpuidle_governor = FirstLine(idle + "current_governor");
+  if (h.cpuidle_governor.empty()) h.cpuidle_governor = FirstLine(idle + "current_governor_ro");
+  h.guest_halt_poll_ns = FirstLine(root + "/sys/module/haltpoll/parameters/guest_halt_poll_ns");
+  h.cpu_model = CpuModel(root);
+  return h;
+}
+
+}  // namespace xc::exbench

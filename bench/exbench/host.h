@@ -1,0 +1,37 @@
+#pragma once
+// HostFacts: the settings of the machine that move exbench's figures on a
+// VM as much as a change to the exchange does (README.md, "What sets the
+// 10k/s tail"): the kernel, its preemption mode, and how an idle CPU waits
+// (the cpuidle driver and the guest halt-polling window). exbench reads them
+// once per run and writes them into the report and the JSON config, so that
+// figures are only compared between runs taken on like machines.
+//
+// Read from procfs and sysfs under `root` ("" is this machine; tests pass a
+// directory laid out the same way). Reading never fails: a fact that cannot
+// be read (no such file, or no permission: /sys/kernel/debug needs root and
+// a mounted debugfs) is left empty, which the report shows as "unknown".
+// Thread safety: a plain function of the files; call it from any thread.
+
+#include <string>
+
+namespace xc::exbench {
+
+struct HostFacts {
+  std::string kernel;  // /proc/sys/kernel/osrelease, e.g. "6.18.44-fc"
+  // The preemption mode in force: "none", "voluntary", "full", "lazy" (the
+  // marked one in /sys/kernel/debug/sched/preempt, else preempt= on the
+  // kernel command line), "rt"; or, when a PREEMPT_DYNAMIC kernel does not
+  // say which mode it runs, "dynamic".
+  std::string preempt;
+  // /sys/devices/system/cpu/cpuidle/current_driver and current_governor (or
+  // current_governor_ro): "none" means an idle CPU halts at once.
+  std::string cpuidle_driver, cpuidle_governor;
+  // /sys/module/haltpoll/parameters/guest_halt_poll_ns: how long an idle
+  // vCPU polls before it halts (0: it does not). Empty without haltpoll.
+  std::string guest_halt_poll_ns;
+  std::string cpu_model;  // the first "model name" of /proc/cpuinfo
+};
+
+HostFacts ReadHostFacts(const std::string& root = "");
+
+}  // namespace xc::exbench
