@@ -156,6 +156,8 @@ TEST_F(HostFactsTest, FallsBackToTheCommandLineThenTheBuildString) {
   EXPECT_EQ(ReadHostFacts(root_).preempt, "dynamic");
   Put("/proc/sys/kernel/version", "#1 SMP PREEMPT_RT Mon\n");
   EXPECT_EQ(ReadHostFacts(root_).preempt, "rt");
+  Put("/proc/sys/kernel/version", "#1 SMP PREEMPT\n");  // the word may end the line
+  EXPECT_EQ(ReadHostFacts(root_).preempt, "full");
   Put("/proc/sys/kernel/version", "#1 SMP Mon\n");
   EXPECT_EQ(ReadHostFacts(root_).preempt, "none or voluntary");
 }

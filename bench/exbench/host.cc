@@ -34,19 +34,28 @@ std::string CmdlineValue(const std::string& cmdline, const std::string& key) {
   return "";
 }
 
+bool HasWord(const std::string& text, const std::string& word) {
+  std::istringstream in(text);
+  for (std::string w; in >> w;)
+    if (w == word) return true;
+  return false;
+}
+
 std::string PreemptMode(const std::string& root) {
   std::string mode = MarkedWord(FirstLine(root + "/sys/kernel/debug/sched/preempt"));
   if (!mode.empty()) return mode;
-  // The build string ("#1 SMP PREEMPT_DYNAMIC ...") names dynamic and
-  // real-time kernels; a dynamic one's mode may be set on the command line.
+  // The build string ("#1 SMP PREEMPT_DYNAMIC ...") names the model the
+  // kernel was built with; a dynamic one's mode may be set on the command line.
   const std::string version = FirstLine(root + "/proc/sys/kernel/version");
-  if (version.find("PREEMPT_RT") != std::string::npos) return "rt";
-  if (version.find("PREEMPT_DYNAMIC") != std::string::npos) {
+  if (version.empty()) return "";
+  if (HasWord(version, "PREEMPT_RT")) return "rt";
+  if (HasWord(version, "PREEMPT_DYNAMIC")) {
     mode = CmdlineValue(FirstLine(root + "/proc/cmdline"), "preempt");
     return mode.empty() ? "dynamic" : mode;
   }
-  if (version.find("PREEMPT ") != std::string::npos) return "full";
-  return version.empty() ? "" : "none or voluntary";
+  if (HasWord(version, "PREEMPT_LAZY")) return "lazy";
+  if (HasWord(version, "PREEMPT")) return "full";
+  return "none or voluntary";
 }
 
 std::string CpuModel(const std::string& root) {

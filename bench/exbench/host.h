@@ -21,7 +21,8 @@ struct HostFacts {
   // The preemption mode in force: "none", "voluntary", "full", "lazy" (the
   // marked one in /sys/kernel/debug/sched/preempt, else preempt= on the
   // kernel command line), "rt"; or, when a PREEMPT_DYNAMIC kernel does not
-  // say which mode it runs, "dynamic".
+  // say which mode it runs, "dynamic"; "none or voluntary" when the build
+  // string names no preemption.
   std::string preempt;
   // /sys/devices/system/cpu/cpuidle/current_driver and current_governor (or
   // current_governor_ro): "none" means an idle CPU halts at once.
