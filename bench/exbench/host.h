@@ -18,11 +18,11 @@ namespace xc::exbench {
 
 struct HostFacts {
   std::string kernel;  // /proc/sys/kernel/osrelease, e.g. "6.18.44-fc"
-  // The preemption mode in force: "none", "voluntary", "full", "lazy" (the
-  // marked one in /sys/kernel/debug/sched/preempt, else preempt= on the
-  // kernel command line), "rt"; or, when a PREEMPT_DYNAMIC kernel does not
-  // say which mode it runs, "dynamic"; "none or voluntary" when the build
-  // string names no preemption.
+  // The preemption mode in force: "none", "voluntary", "full" or "lazy",
+  // as marked in /sys/kernel/debug/sched/preempt; else, from the build
+  // string (/proc/sys/kernel/version): "rt"; for a PREEMPT_DYNAMIC kernel
+  // the command line's preempt=, or "dynamic" when it has none; "lazy" or
+  // "full" for kernels built so; "none or voluntary" when it names none.
   std::string preempt;
   // /sys/devices/system/cpu/cpuidle/current_driver and current_governor (or
   // current_governor_ro): "none" means an idle CPU halts at once.
