@@ -219,6 +219,11 @@ protocol::Seq Core::DurableEngineSeq() const {
 
 void Core::Start(engine::node::ShardRunner* runner) {
   runner_ = runner;
+  // A poll may keep an incomplete group back for the next: room for two.
+  // Reserved here, before any thread can pump: pump_buf_ belongs to whoever
+  // holds the pump role, and a thread that submits an order may take it
+  // (Flush) before the pump thread's first instruction.
+  pump_buf_.reserve(2 * kMaxPoll);
   for (const protocol::Command& c : resend_) Send(c);
   for (auto& w : workers_) {
     w->SetUserEventSink(options_.user_events);
@@ -329,8 +334,6 @@ size_t Core::PumpOnce() {
 }
 
 void Core::PumpLoop() {
-  // A poll may keep an incomplete group back for the next: room for two.
-  pump_buf_.reserve(2 * kMaxPoll);
   int idle = 0;
   for (;;) {
     // Read before polling: once set, the runner has stopped and published
