@@ -63,19 +63,8 @@ run find-max-none-p99-500us --journal-policy none --find-max --start-rate 500 \
 run find-max-fsync --journal-policy fsync --find-max --start-rate 50 --step-duration "$STEP_DURATION"
 run rest-orders-none --journal-policy none --order-api rest --rate 2000 --duration "$DURATION" \
   --warmup "$WARMUP"
-# The machine the runs were taken on (exbench's host facts, host.h): compare
-# suites only when these agree.
-python3 - "$OUT" >> "$OUT/SUMMARY.md" <<'EOF'
-import glob, json, sys
-for path in sorted(glob.glob(sys.argv[1] + "/*.json")):
-    try:
-        h = json.load(open(path))["config"]["host"]
-    except (OSError, ValueError, KeyError):
-        continue
-    known = lambda v: v or "unknown"
-    poll = f", guest_halt_poll_ns {h['guest_halt_poll_ns']}" if h["guest_halt_poll_ns"] else ""
-    print(f"\nHost: kernel {known(h['kernel'])}, preempt {known(h['preempt'])}, "
-          f"cpuidle {known(h['cpuidle_driver'])}{poll}, {known(h['cpu_model'])}")
-    break
-EOF
+# The machine the runs were taken on: the host row of a run's report (exbench
+# formats it from its host facts, host.h). Compare suites only when these agree.
+host=$(grep -h -m1 '^| host | ' "$OUT"/*.md 2>/dev/null | head -n1 | sed 's/^| host | //; s/ |$//' || true)
+[[ -n "$host" ]] && printf '\nHost: %s\n' "$host" >> "$OUT/SUMMARY.md"
 cat "$OUT/SUMMARY.md"
