@@ -147,6 +147,7 @@ struct Worker {
   // thread, not one per message. Any thread.
   void PostToSession(std::shared_ptr<WsTarget> target, std::shared_ptr<const std::string> text);
   void DrainInbox();
+  void Run();
 
   const HttpServerOptions& options;
   asio::io_context ioc{1};
@@ -164,6 +165,25 @@ struct Worker {
   bool drain_posted = false;     // guarded by inbox_mu
   std::vector<Letter> draining;  // this thread only
 };
+
+void Worker::Run() {
+  if (options.busy_poll.count() <= 0) {
+    ioc.run();
+    return;
+  }
+  const auto window = options.busy_poll;
+  auto last_work = std::chrono::steady_clock::now();
+  for (;;) {
+    if (ioc.poll() > 0) {
+      last_work = std::chrono::steady_clock::now();
+      continue;
+    }
+    if (ioc.stopped()) return;
+    if (std::chrono::steady_clock::now() - last_work < window) continue;
+    if (ioc.run_one() == 0) return;
+    last_work = std::chrono::steady_clock::now();
+  }
+}
 
 // The worker whose thread this is (null on other threads).
 thread_local Worker* tl_worker = nullptr;
@@ -1356,7 +1376,7 @@ std::error_code HttpServer::Start() {
     Worker* wp = w.get();
     threads_.emplace_back([wp] {
       tl_worker = wp;
-      wp->ioc.run();
+      wp->Run();
     });
   }
   return {};

@@ -372,6 +372,44 @@ TEST_F(HttpServerTest, SeveralIoThreadsServeConcurrentClients) {
   EXPECT_EQ(good.load(), 200);
 }
 
+// Busy polling changes how an I/O thread waits, nothing it does: requests,
+// answers posted from other threads, timeouts and Stop() behave as without.
+// A window of 1 h keeps the thread polling the whole test; 1 ms lets it fall
+// asleep between the steps (each waits longer) and be woken again.
+TEST_F(HttpServerTest, BusyPollingThreadsServeTimeOutAndStop) {
+  for (auto window : {std::chrono::microseconds(3'600'000'000LL), std::chrono::microseconds(1'000)}) {
+    SCOPED_TRACE(window.count());
+    HttpServerOptions o;
+    o.io_threads = 2;
+    o.busy_poll = window;
+    o.idle_timeout = 200ms;
+    o.sweep_interval = 20ms;
+    std::promise<HttpDeferred> deferred;
+    StartServer(o, [&](HttpServer& s) {
+      s.Route("GET", "/later",
+              [&](const HttpRequest&, HttpResponse& r) { deferred.set_value(r.Defer()); });
+    });
+    TestClient a(server_->port());
+    EXPECT_EQ(a.Request("GET", "/echo?x").body, "GET|/echo|x|||");
+    std::this_thread::sleep_for(20ms);
+    ASSERT_TRUE(a.Send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n"));
+    HttpDeferred d = deferred.get_future().get();
+    std::this_thread::sleep_for(20ms);
+    std::thread([d] { d.Complete(201, "{}"); }).join();
+    TestResponse r = a.Read();
+    EXPECT_EQ(r.status, 201);
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_TRUE(a.WaitClosed());  // the idle timeout
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 200ms);
+    TestClient b(server_->port());
+    EXPECT_EQ(b.Request("GET", "/ok").body, "{}");
+    server_->Stop();  // returns: the polling threads see their context stop
+    EXPECT_TRUE(b.WaitClosed());
+    EXPECT_EQ(server_->open_connections(), 0u);
+    server_.reset();
+  }
+}
+
 TEST_F(HttpServerTest, BindErrorIsReported) {
   StartServer();
   HttpServerOptions o;

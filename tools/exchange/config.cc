@@ -171,6 +171,8 @@ absl::Status SetKey(ExchangeConfig* c, std::string_view key, std::string_view v)
       return absl::OkStatus();
     }
     return ParseNumber<int>(key, v, 1, 64, &c->http_io_threads);
+  } else if (key == "http_busy_poll_us") {
+    return ParseNumber<int>(key, v, 0, 1'000'000, &c->http_busy_poll_us);
   } else if (key == "drain_grace_ms") {
     return ParseNumber<int>(key, v, 0, 600'000, &c->drain_grace_ms);
   } else if (key == "tls_cert_file") {
@@ -283,6 +285,7 @@ const std::map<std::string, std::string>& EnvKeys() {
       {"XC_DRAIN_GRACE_MS", "drain_grace_ms"},
       {"XC_ENGINE_RUN_TO_COMPLETION", "engine_run_to_completion"},
       {"XC_HTTP_IO_THREADS", "http_io_threads"},
+      {"XC_HTTP_BUSY_POLL_US", "http_busy_poll_us"},
       {"XC_RATE_LIMIT_ORDERS_PER_10S", "rate_limit_orders_per_10s"},
       {"XC_RATE_LIMIT_REQUEST_WEIGHT_PER_MIN", "rate_limit_request_weight_per_min"},
       {"XC_RATE_LIMIT_ORDERS_PER_DAY", "rate_limit_orders_per_day"},

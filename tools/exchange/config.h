@@ -19,6 +19,8 @@ struct ExchangeConfig {
   std::string listen_addr = "0.0.0.0";
   uint16_t port = 8080;
   int http_io_threads = 0;  // 0: auto (IoThreadsFor)
+  // HttpServerOptions::busy_poll of the client API, µs (0: off).
+  int http_busy_poll_us = 0;
   // After SIGTERM: how long /ready answers 503 while everything still
   // serves, before the listener closes (lets a load balancer or Kubernetes
   // take the pod out of its endpoints first).

@@ -96,6 +96,23 @@ TEST(ExchangeConfigTest, IoThreadsAutoIsOnePerCore) {
   EXPECT_NE(std::find(names.begin(), names.end(), "XC_ENGINE_RUN_TO_COMPLETION"), names.end());
 }
 
+TEST(ExchangeConfigTest, BusyPollIsOffByDefaultAndBounded) {
+  auto c = ParseConfig(DefaultConfigText());
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->http_busy_poll_us, 0);
+  auto f = ParseConfig("symbol.A.base = X\nhttp_busy_poll_us = 200\n");
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->http_busy_poll_us, 200);
+  EXPECT_FALSE(ParseConfig("symbol.A.base = X\nhttp_busy_poll_us = -1\n").ok());
+  EXPECT_FALSE(ParseConfig("symbol.A.base = X\nhttp_busy_poll_us = 1000001\n").ok());
+  ASSERT_TRUE(ApplyEnvOverrides({{"XC_HTTP_BUSY_POLL_US", "50"}}, &*c).ok());
+  EXPECT_EQ(c->http_busy_poll_us, 50);
+  EXPECT_FALSE(ApplyEnvOverrides({{"XC_HTTP_BUSY_POLL_US", "fast"}}, &*c).ok());
+  EXPECT_EQ(c->http_busy_poll_us, 50);  // a bad value changes nothing
+  const auto& names = EnvOverrideNames();
+  EXPECT_NE(std::find(names.begin(), names.end(), "XC_HTTP_BUSY_POLL_US"), names.end());
+}
+
 TEST(ExchangeConfigTest, RateLimitsFromFileAndEnv) {
   auto c = ParseConfig(DefaultConfigText());
   ASSERT_TRUE(c.ok()) << c.status();

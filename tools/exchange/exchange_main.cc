@@ -338,6 +338,7 @@ int Run(int argc, char** argv) {
   client_opts.address = config->listen_addr;
   client_opts.port = config->port;
   client_opts.io_threads = io_threads;
+  client_opts.busy_poll = std::chrono::microseconds(config->http_busy_poll_us);
   client_opts.tls_cert_file = config->tls_cert_file;
   client_opts.tls_key_file = config->tls_key_file;
   gateway::HttpServer client(client_opts);
