@@ -166,6 +166,11 @@ struct Worker {
   std::vector<Letter> draining;  // this thread only
 };
 
+// The thread's loop. With busy polling, poll() runs ready handlers and asks
+// the reactor for events without blocking; only when the window since the
+// last handler has passed does run_one() block in epoll_wait. poll() and
+// run_one() return 0 once the context has stopped or has no work left (after
+// BeginStop), which ends the loop as it would end run().
 void Worker::Run() {
   if (options.busy_poll.count() <= 0) {
     ioc.run();
