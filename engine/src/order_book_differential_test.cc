@@ -601,5 +601,53 @@ TEST(OrderBookSnapshotTest, BadImagesAreRefusedAndLeaveTheBookEmpty) {
   EXPECT_EQ(good.pending_stops(), 1u);
 }
 
+// The image carries the last trade id (version 2). A version 1 image, written
+// before trade ids were the engine's, has a 40-byte header without it: it
+// still loads, and the symbol's trade ids start again from 1.
+TEST(OrderBookSnapshotTest, TradeIdsSurviveTheImageAndVersion1StillLoads) {
+  OrderBook::Options opt;
+  opt.max_orders = 64;
+  opt.max_levels = 16;
+  OrderBook a(kSym, opt);
+  EventBuffer ev;
+  a.Apply(Command::Limit(kSym, 1, 1, Side::kSell, 100, 5), 1, ev);
+  a.Apply(Command::Limit(kSym, 2, 2, Side::kBuy, 100, 2), 2, ev);
+  a.Apply(Command::Limit(kSym, 3, 2, Side::kBuy, 100, 1), 3, ev);
+  ASSERT_EQ(a.last_trade_id(), 2u);
+  std::string image;
+  a.SaveTo(&image);
+  ASSERT_EQ(image.size(), 48u + 64u);  // header + the one resting order
+
+  OrderBook b(kSym, opt);
+  ASSERT_TRUE(b.LoadFrom(image).ok());
+  EXPECT_EQ(b.last_trade_id(), 2u);
+  EXPECT_EQ(b.StateHash(), a.StateHash());
+  ev.clear();
+  b.Apply(Command::Limit(kSym, 4, 3, Side::kBuy, 100, 1), 4, ev);
+  ASSERT_EQ(ev[1].type, protocol::EventType::kTrade);
+  EXPECT_EQ(ev[1].trade_id, 3u);
+
+  std::string v1 = image.substr(0, 40) + image.substr(48);
+  const uint32_t one = 1;
+  std::memcpy(v1.data() + 4, &one, sizeof(one));
+  OrderBook c(kSym, opt);
+  ASSERT_TRUE(c.LoadFrom(v1).ok());
+  EXPECT_EQ(c.last_trade_id(), 0u);
+  EXPECT_EQ(c.resting_orders(), 1u);
+  EXPECT_EQ(c.last_trade_price(), 100);
+  ev.clear();
+  c.Apply(Command::Limit(kSym, 4, 3, Side::kBuy, 100, 1), 4, ev);
+  EXPECT_EQ(ev[1].trade_id, 1u);
+
+  std::string v3 = image;
+  const uint32_t three = 3;
+  std::memcpy(v3.data() + 4, &three, sizeof(three));
+  OrderBook d(kSym, opt);
+  EXPECT_FALSE(d.LoadFrom(v3).ok());
+  std::string v2_cut = image.substr(0, 44);  // version 2, header cut short
+  EXPECT_FALSE(d.LoadFrom(v2_cut).ok());
+  EXPECT_EQ(d.resting_orders(), 0u);
+}
+
 }  // namespace
 }  // namespace xc::engine

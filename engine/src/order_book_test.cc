@@ -144,8 +144,10 @@ class OrderBookTest : public ::testing::Test {
     book_.Apply(c, seq_, out);
     return std::vector<Event>(out.begin(), out.end());
   }
-  // Applies c and expects exactly `want`, each stamped with symbol, seq and ts.
+  // Applies c and expects exactly `want`, each stamped with symbol, seq and
+  // ts, and the trades with the symbol's next trade ids in order.
   void Expect(Command c, std::vector<Event> want) {
+    uint64_t trade_id = book_.last_trade_id();
     std::vector<Event> got = Run(c);
     c.symbol = kSym;
     c.ts = 1'000'000 + static_cast<int64_t>(seq_) * 10;
@@ -153,7 +155,9 @@ class OrderBookTest : public ::testing::Test {
       e.symbol = kSym;
       e.seq = seq_;
       e.ts = 1'000'000 + static_cast<int64_t>(seq_) * 10;
+      if (e.type == EventType::kTrade) e.trade_id = ++trade_id;
     }
+    EXPECT_EQ(book_.last_trade_id(), trade_id);
     EXPECT_TRUE(got == want) << "command: " << testing::CommandToString(c) << "\n  got:"
                              << Dump(got) << "\n  want:" << Dump(want);
   }
@@ -1098,6 +1102,7 @@ TYPED_TEST(OrderBookTest, DepthListsBestFirst) {
 TYPED_TEST(OrderBookTest, StateHashFollowsTheRecipe) {
   uint64_t want = HashCombine(protocol::kHashSeed, 0);  // no pending stops
   want = HashCombine(want, 0);                              // last trade price
+  want = HashCombine(want, 0);                              // last trade id
   EXPECT_EQ(this->book_.StateHash(), want);
 
   this->TradeAt(100, 900);
@@ -1118,7 +1123,31 @@ TYPED_TEST(OrderBookTest, StateHashFollowsTheRecipe) {
   h = H(h, 4), h = H(h, 13), h = H(h, 1), h = H(h, 3), h = H(h, 95), h = H(h, 94);
   h = H(h, 6), h = H(h, 0), h = H(h, 0), h = H(h, 3);
   h = H(h, 100);
+  h = H(h, 1);  // TradeAt's one trade
   EXPECT_EQ(this->book_.StateHash(), h);
+}
+
+// Trade ids belong to the symbol: both sides of a trade carry the same one,
+// and they count 1, 2, 3... across commands and makers, with no gap for
+// commands that do not trade.
+TYPED_TEST(OrderBookTest, TradeIdsCountTheSymbolsTradesInMatchOrder) {
+  EXPECT_EQ(this->book_.last_trade_id(), 0u);
+  this->Run(Lim(1, 10, S, 100, 2));
+  this->Run(Lim(2, 11, S, 101, 2));
+  std::vector<Event> got = this->Run(Lim(3, 12, B, 101, 3));
+  std::vector<uint64_t> ids;
+  for (const Event& e : got) {
+    if (e.type == EventType::kTrade) ids.push_back(e.trade_id);
+    else EXPECT_EQ(e.trade_id, 0u) << EventTypeName(e.type);
+  }
+  EXPECT_EQ(ids, (std::vector<uint64_t>{1, 2}));
+  this->Run(Lim(4, 13, B, 90, 1));   // no trade
+  this->Run(CancelCmd(4, 13));
+  got = this->Run(Mkt(5, 14, B, 1));
+  ASSERT_EQ(got.size(), 3u);  // Accepted, Trade, LevelChanged
+  EXPECT_EQ(got[1].type, EventType::kTrade);
+  EXPECT_EQ(got[1].trade_id, 3u);
+  EXPECT_EQ(this->book_.last_trade_id(), 3u);
 }
 
 TYPED_TEST(OrderBookTest, StateHashDependsOnQueueOrder) {

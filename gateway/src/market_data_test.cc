@@ -215,6 +215,33 @@ TEST(MarketDataTest, TradesGetIdsAndAreBounded) {
   EXPECT_EQ(t[0].id, 7u);
 }
 
+// Trades carry the engine's id (Event::trade_id), the one the traders' own
+// reports show; aggregate trades and klines cover those ids. An exchange
+// restarted from a snapshot goes on from the symbol's last id, not from 1.
+TEST(MarketDataTest, TradesKeepTheEnginesTradeIds) {
+  MarketData md(Configs());
+  Event a = TradeAt(40000, 10, Side::kSell, kT0, 9, 100);
+  a.trade_id = 41;
+  Event b = TradeAt(40000, 20, Side::kSell, kT0, 9, 100);
+  b.trade_id = 42;
+  Event c = TradeAt(40001, 5, Side::kSell, kT0 + 1, 10, 101);
+  c.trade_id = 43;
+  const Event group[] = {a, b};
+  md.OnEvents(group);
+  md.OnEvent(c);
+  const auto t = md.RecentTrades(0, 10);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0].id, 41u);
+  EXPECT_EQ(t[1].id, 42u);
+  EXPECT_EQ(t[2].id, 43u);
+  const auto aggs = md.AggTrades(0, std::nullopt, std::nullopt, std::nullopt, 10);
+  ASSERT_EQ(aggs.size(), 2u);
+  EXPECT_EQ(aggs[0].first_trade_id, 41u);
+  EXPECT_EQ(aggs[0].last_trade_id, 42u);
+  EXPECT_EQ(aggs[1].first_trade_id, 43u);
+  EXPECT_EQ(aggs[1].last_trade_id, 43u);
+}
+
 TEST(MarketDataTest, AggTradesMergeOneTakerAtOnePrice) {
   MarketData md(Configs());
   // Taker 100 sweeps two makers at 40000 then one at 40001 (one command).

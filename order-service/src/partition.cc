@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
 #include <cstring>
 #include <iterator>
 #include <set>
@@ -39,6 +40,12 @@ namespace {
 
 // The name of an order placed without newClientOrderId: this, then its id.
 constexpr std::string_view kGeneratedIdPrefix = "xc-";
+
+// Engine events journaled before Event::trade_id existed were its first 72
+// bytes (records 'E' and 'B'); read into an Event, their trade_id stays 0.
+constexpr size_t kLegacyEventBytes = 72;
+static_assert(offsetof(Event, trade_id) == kLegacyEventBytes &&
+              sizeof(Event) == kLegacyEventBytes + sizeof(uint64_t));
 
 // ---- Journal record encoding: a type byte, then fixed little-endian
 // integers and length-prefixed strings. ----
@@ -597,7 +604,7 @@ void Partition::OnEngineEvents(uint32_t stream, Seq through, const Event* events
     }
   }
   if (journal_ != nullptr && !replaying_) {
-    Writer w('B');
+    Writer w('b');
     w.U64(stream).U64(through).U64(batch_.size());
     if (!batch_.empty()) w.Raw(batch_.data(), batch_.size() * sizeof(Event));
     Journal(w.str());
@@ -643,7 +650,7 @@ std::vector<Command> Partition::UnconfirmedCommands() const {
 void Partition::OnEngineEvent(const Event& e) {
   if (e.type == EventType::kLevelChanged) return;  // market data: not journaled
   if (journal_ != nullptr && !replaying_) {
-    Journal(Writer('E').Raw(&e, sizeof(e)).str());
+    Journal(Writer('e').Raw(&e, sizeof(e)).str());
   }
   DoEngineEvent(e);
   if (!dirty_.empty()) FlushPositions(e.ts);
@@ -712,7 +719,11 @@ void Partition::ApplyFill(Order& o, const Event& e, bool is_maker) {
   o.last_fill_price = e.price;
   o.update_time = e.ts;
   u.update_time = e.ts;
-  const uint64_t trade_id = MakeOrderId(id_, next_trade_++);
+  // The engine's id for the symbol's trade, which the other side and the
+  // public trade stream show too. Events journaled before the engine
+  // numbered trades carry 0: those keep the partition's own numbering, in
+  // the MakeOrderId range, far above any engine id.
+  const uint64_t trade_id = e.trade_id != 0 ? e.trade_id : MakeOrderId(id_, next_trade_++);
   Trade t;
   t.id = trade_id;
   t.order_id = o.id;
@@ -1173,19 +1184,23 @@ absl::Status Partition::Replay(std::string_view record) {
       if (r.ok()) (void)DoCancelReplace(q, mq);
       break;
     }
-    case 'E': {
+    case 'e':    // one engine event
+    case 'E': {  // the same, written before Event::trade_id (kLegacyEventBytes)
+      const size_t size = record[0] == 'e' ? sizeof(Event) : kLegacyEventBytes;
       Event e;
-      if (r.Raw(&e, sizeof(e)) && r.ok()) DoEngineEvent(e);
+      if (r.Raw(&e, size) && r.ok()) DoEngineEvent(e);
       break;
     }
-    case 'B': {
+    case 'b':    // a batch of engine events
+    case 'B': {  // the same, written before Event::trade_id
+      const size_t size = record[0] == 'b' ? sizeof(Event) : kLegacyEventBytes;
       const uint64_t stream = r.U64();
       const Seq through = r.U64();
       const uint64_t n = r.U64();
       batch_.clear();
-      if (stream <= UINT32_MAX && n <= record.size() / sizeof(Event)) {
+      if (stream <= UINT32_MAX && n <= record.size() / size) {
         batch_.resize(n);
-        if (n != 0) r.Raw(batch_.data(), n * sizeof(Event));
+        for (Event& e : batch_) r.Raw(&e, size);
       }
       if (r.ok() && batch_.size() == n) {
         DoEngineEvents(static_cast<uint32_t>(stream), through);

@@ -238,6 +238,76 @@ TEST_F(PartitionTest, SequencedEventBatchesApplyOnceAndReplay) {
   EXPECT_FALSE(again.Replay(std::string("B") + "short").ok());
 }
 
+// A trade's id is the engine's (Event::trade_id): both sides show the same
+// one. Records journaled before events carried it ('E', 'B': 72-byte events)
+// still replay, their trades numbered by the partition as they were then.
+TEST_F(PartitionTest, TradesCarryTheEnginesTradeIdAndOldRecordsStillReplay) {
+  ASSERT_TRUE(p_->Credit(alice_, "USDT", 1000 * U, 1).ok());
+  ASSERT_TRUE(p_->Credit(bob_, "BTC", 1 * U, 1).ok());
+  const OrderId a = Place(Limit(alice_, Side::kBuy, "0.01", "40000"));
+  const OrderId b = Place(Limit(bob_, Side::kSell, "0.004", "40000"));
+  Event acc_a = Ev(EventType::kAccepted, a, alice_, Side::kBuy, 4000000, 1000);
+  acc_a.seq = 7;
+  Event acc_b = Ev(EventType::kAccepted, b, bob_, Side::kSell, 4000000, 400);
+  acc_b.seq = 8;
+  Event fill = TradeEv(b, bob_, a, alice_, Side::kBuy, 4000000, 400);
+  fill.seq = 8;
+  fill.trade_id = 41;
+  const std::vector<Event> batch = {acc_a, acc_b, fill};
+  p_->OnEngineEvents(0, 8, batch.data(), batch.size());
+  ASSERT_TRUE(p_->CancelOrder(OrderRef{alice_, "BTCUSDT", a, "", 9}).ok());
+  p_->OnEngineEvent(Ev(EventType::kCancelled, a, alice_, Side::kBuy, 4000000, 600, 1));  // 'e'
+  EXPECT_TRUE(p_->IsFinal(a));
+  const std::vector<TradeInfo> ta = p_->MyTrades(alice_, "BTCUSDT").value();
+  const std::vector<TradeInfo> tb = p_->MyTrades(bob_, "BTCUSDT").value();
+  ASSERT_EQ(ta.size(), 1u);
+  ASSERT_EQ(tb.size(), 1u);
+  EXPECT_EQ(ta[0].id, 41u);
+  EXPECT_EQ(tb[0].id, 41u);
+  EXPECT_TRUE(ta[0].is_maker);
+  EXPECT_FALSE(tb[0].is_maker);
+
+  // The same journal replays to the same state.
+  Partition again(0, 1, &table_, nullptr, &market_);
+  for (const std::string& r : journal_.records) ASSERT_TRUE(again.Replay(r).ok());
+  EXPECT_EQ(again.StateHash(), p_->StateHash());
+  EXPECT_EQ(again.MyTrades(bob_, "BTCUSDT").value().at(0).id, 41u);
+
+  // Rewritten as the old records ('b' -> 'B', 'e' -> 'E', 80-byte events ->
+  // 72 bytes):
+  // the same balances and orders, the trade numbered by the partition.
+  std::vector<std::string> old;
+  bool rewrote = false;
+  for (const std::string& r : journal_.records) {
+    if (r[0] == 'e') {
+      ASSERT_EQ(r.size(), 1 + sizeof(Event));
+      old.push_back("E" + r.substr(1, 72));
+      continue;
+    }
+    if (r[0] != 'b') {
+      old.push_back(r);
+      continue;
+    }
+    const size_t head = 1 + 3 * sizeof(uint64_t);
+    std::string o = "B" + r.substr(1, head - 1);
+    for (size_t at = head; at < r.size(); at += sizeof(Event)) o += r.substr(at, 72);
+    old.push_back(std::move(o));
+    rewrote = true;
+  }
+  ASSERT_TRUE(rewrote);
+  Partition legacy(0, 1, &table_, nullptr, &market_);
+  for (const std::string& r : old) ASSERT_TRUE(legacy.Replay(r).ok());
+  EXPECT_EQ(legacy.Account(alice_).value().balances, p_->Account(alice_).value().balances);
+  EXPECT_EQ(legacy.Account(bob_).value().balances, p_->Account(bob_).value().balances);
+  EXPECT_TRUE(legacy.IsFinal(b));
+  EXPECT_TRUE(legacy.IsFinal(a));
+  // (The taker's side settles first; before the engine numbered trades, the
+  // two sides of one trade had ids of their own.)
+  EXPECT_EQ(legacy.MyTrades(bob_, "BTCUSDT").value().at(0).id, MakeOrderId(0, 1));
+  EXPECT_EQ(legacy.MyTrades(alice_, "BTCUSDT").value().at(0).id, MakeOrderId(0, 2));
+  EXPECT_FALSE(legacy.Replay(std::string("B") + std::string(24 + 71, '\0')).ok());
+}
+
 TEST_F(PartitionTest, TestOrderChecksLikePlaceOrderAndChangesNothing) {
   ASSERT_TRUE(p_->Credit(alice_, "USDT", 100 * U, 1).ok());
   const uint64_t before = p_->StateHash();

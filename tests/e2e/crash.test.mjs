@@ -65,7 +65,8 @@ const pick = (xs) => xs[rnd(xs.length)];
 // What the clients were told (acknowledged answers), over all rounds.
 const acked = {
   orders: new Map(),    // "SYM:id" -> {user, symbol, orderId, status, executedQty (units), origQty}
-  fills: new Map(),     // "SYM:tradeId" -> {user, symbol, orderId, price, qty, commission, commissionAsset}
+  fills: new Map(),     // "SYM:tradeId:orderId" -> {user, symbol, orderId, price, qty, commission, commissionAsset}
+  tradeSides: new Map(),  // "SYM:tradeId" -> Map(orderId -> {price, qty}): at most the trade's two orders
   cancels: new Map(),   // "SYM:id" -> executedQty (units) of the CANCELED answer
   deposits: new Map(),  // userId -> Map(asset -> units)
 };
@@ -90,9 +91,22 @@ function recordOrder(user, o) {
   // later GET); keep the most advanced.
   if (!prev || rec.executedQty >= prev.executedQty) acked.orders.set(key, rec);
   for (const f of o.fills || []) {
-    const had = acked.fills.get(`${o.symbol}:${f.tradeId}`);
-    if (had && had.orderId !== o.orderId) unexpected.push(['trade id reused', `${o.symbol}:${f.tradeId} of orders ${had.orderId} and ${o.orderId}`]);
-    acked.fills.set(`${o.symbol}:${f.tradeId}`, { user, symbol: o.symbol, orderId: o.orderId,
+    // A trade id is the symbol's, as on Binance: the taker's and the maker's
+    // fill of one trade share it, at one price and quantity. A third order
+    // under the same id, or another price or quantity, is an id given twice.
+    const id = `${o.symbol}:${f.tradeId}`;
+    const sides = acked.tradeSides.get(id) || new Map();
+    if (!sides.has(o.orderId) && sides.size === 2) {
+      unexpected.push(['trade id reused', `${id} of orders ${[...sides.keys()].join(', ')} and ${o.orderId}`]);
+    }
+    for (const [other, g] of sides) {
+      if (other !== o.orderId && (g.price !== units(f.price) || g.qty !== units(f.qty))) {
+        unexpected.push(['trade id reused', `${id}: order ${other} ${fmt(g.qty)} at ${fmt(g.price)}, order ${o.orderId} ${f.qty} at ${f.price}`]);
+      }
+    }
+    sides.set(o.orderId, { price: units(f.price), qty: units(f.qty) });
+    acked.tradeSides.set(id, sides);
+    acked.fills.set(`${id}:${o.orderId}`, { user, symbol: o.symbol, orderId: o.orderId,
       price: units(f.price), qty: units(f.qty), commission: units(f.commission), commissionAsset: f.commissionAsset });
   }
 }
@@ -226,15 +240,26 @@ async function tradeUntilKill(ex, users, killAfterMs) {
 }
 
 // Pages through a list endpoint keyed by an increasing id.
-async function paged(ex, user, path, symbol, idParam, idOf) {
+// Every row of a paged history. Each next page starts at the last row's id,
+// not after it: a user's two sides of a self-trade share one trade id (as on
+// Binance), and a page may end between them; `keyOf` drops the rows seen.
+async function paged(ex, user, path, symbol, idParam, idOf, keyOf = idOf) {
   const out = [];
+  const seen = new Set();
   let from = 0;
   for (;;) {
     const r = await signedRequest(ex.baseURL, user, 'GET', path, { symbol, [idParam]: from, limit: 1000 });
     assert.equal(r.status, 200, `${path}: ${r.text}`);
-    out.push(...r.json);
+    for (const x of r.json) {
+      const k = keyOf(x);
+      if (!seen.has(k)) {
+        seen.add(k);
+        out.push(x);
+      }
+    }
     if (r.json.length < 1000) return out;
-    from = idOf(r.json[r.json.length - 1]) + 1;
+    const last = idOf(r.json[r.json.length - 1]);
+    from = last === from ? last + 1 : last;  // a whole page of one id: go on past it
   }
 }
 
@@ -294,7 +319,8 @@ async function checkRecovered(ex, users, pendingCredit, round) {
     const trades = [];
     const orders = [];
     for (const symbol of Object.keys(TRADED)) {
-      trades.push(...await paged(ex, u, '/api/v3/myTrades', symbol, 'fromId', (t) => t.id));
+      trades.push(...await paged(ex, u, '/api/v3/myTrades', symbol, 'fromId', (t) => t.id,
+                                 (t) => `${t.id}:${t.orderId}`));
       orders.push(...await paged(ex, u, '/api/v3/allOrders', symbol, 'orderId', (o) => o.orderId));
     }
     tradesOf.set(u.userId, trades);
@@ -353,7 +379,7 @@ async function checkRecovered(ex, users, pendingCredit, round) {
   assert.deepEqual(sideKeys.buy, sideKeys.sell, label('buyer and seller sides pair up'));
   // Every acknowledged fill is in the taker's myTrades, unchanged.
   for (const [key, f] of acked.fills) {
-    const t = tradesOf.get(f.user).find((x) => `${x.symbol}:${x.id}` === key && x.orderId === f.orderId);
+    const t = tradesOf.get(f.user).find((x) => `${x.symbol}:${x.id}:${x.orderId}` === key);
     assert.ok(t, label(`acknowledged fill ${key} of order ${f.orderId} missing from myTrades`));
     assert.equal(units(t.price), f.price, key);
     assert.equal(units(t.qty), f.qty, key);

@@ -130,6 +130,15 @@ test('listenKey stream carries executionReports, positions and balanceUpdates th
     assert.equal(rs.at(-1).z, q.json.executedQty);
     assert.equal(rs.at(-1).Z, q.json.cummulativeQuoteQty);
   }
+  // One id per trade, as on Binance: Bob's side of each trade, the public
+  // trade list and Alice's TRADE reports show the same ids.
+  const bobTrades = (await signedRequest(ex.baseURL, bob, 'GET', '/api/v3/myTrades', { symbol: 'BTCUSDT' })).json;
+  const pub = (await httpRequest({ method: 'GET', url: `${ex.baseURL}/api/v3/trades?symbol=BTCUSDT` })).json;
+  const ids = (l) => l.map((t) => t.id).sort((a, b) => a - b);
+  assert.equal(trades.length, 3);
+  assert.deepEqual(ids(bobTrades), ids(trades));
+  assert.deepEqual(ids(pub), ids(trades));
+  assert.deepEqual(reports.filter((r) => r.x === 'TRADE').map((r) => r.t).sort((a, b) => a - b), ids(trades));
   const gtc = byOrder.get(buy.orderId);
   assert.deepEqual(gtc.map((r) => `${r.x}/${r.X}`),
                    ['NEW/NEW', 'TRADE/PARTIALLY_FILLED', 'TRADE/PARTIALLY_FILLED', 'CANCELED/CANCELED']);

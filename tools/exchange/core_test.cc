@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -201,6 +202,29 @@ TEST_P(CoreTest, TakerToldFilledFindsMakerOnOtherPartitionFilled) {
   auto open = api.OpenOrders(maker, kSymbol);
   ASSERT_TRUE(open.ok());
   EXPECT_TRUE(open.value().empty());
+
+  // One id per trade, the engine's: the taker's and the maker's trade lists
+  // and the public trades agree, 1 to kCrosses in order.
+  auto taker_trades = api.MyTrades(taker, kSymbol);
+  auto maker_trades = api.MyTrades(maker, kSymbol);
+  ASSERT_TRUE(taker_trades.ok());
+  ASSERT_TRUE(maker_trades.ok());
+  ASSERT_EQ(taker_trades.value().size(), static_cast<size_t>(kCrosses));
+  ASSERT_EQ(maker_trades.value().size(), static_cast<size_t>(kCrosses));
+  const protocol::SymbolId sym = *market_->Find(kSymbol);
+  std::vector<gateway::MarketData::Trade> pub;
+  for (int i = 0; i < 1000 && pub.size() < static_cast<size_t>(kCrosses); ++i) {
+    if (i != 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    pub = market_->RecentTrades(sym, kCrosses);
+  }
+  ASSERT_EQ(pub.size(), static_cast<size_t>(kCrosses));
+  for (int i = 0; i < kCrosses; ++i) {
+    EXPECT_EQ(taker_trades.value()[i].id, static_cast<uint64_t>(i + 1)) << i;
+    EXPECT_EQ(maker_trades.value()[i].id, taker_trades.value()[i].id) << i;
+    EXPECT_EQ(pub[i].id, taker_trades.value()[i].id) << i;
+    EXPECT_FALSE(taker_trades.value()[i].is_maker);
+    EXPECT_TRUE(maker_trades.value()[i].is_maker);
+  }
 }
 
 TEST_P(CoreTest, RefusesLogsOfAnotherPartitionCount) {

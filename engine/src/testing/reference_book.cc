@@ -270,6 +270,7 @@ bool ReferenceBook::Sweep(Taker& t) {
       e.side = m.side;
       e.price = p;
       e.qty = n;
+      e.trade_id = ++last_trade_id_;
       touched = true;
       traded_ = true;
       last_trade_price_ = p;
@@ -522,6 +523,7 @@ uint64_t ReferenceBook::StateHash() const {
     h = HashCombine(h, static_cast<uint64_t>(s.stp));
   }
   h = HashCombine(h, U(last_trade_price_));
+  h = HashCombine(h, last_trade_id_);
   return h;
 }
 

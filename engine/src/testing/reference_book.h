@@ -56,6 +56,7 @@ namespace xc::engine::testing {
 //     h = HashCombine(h, limit price); h = HashCombine(h, qty (visible + hidden));
 //     h = HashCombine(h, iceberg_qty); h = HashCombine(h, tif); h = HashCombine(h, stp)
 //   h = HashCombine(h, last_trade_price)
+//   h = HashCombine(h, last_trade_id)
 //
 // Readings of the specification chosen where it leaves room (the fast book
 // must make the same choices; each is exercised by order_book_test.cc):
@@ -105,6 +106,7 @@ class ReferenceBook {
   std::optional<protocol::Price> best_bid() const;
   std::optional<protocol::Price> best_ask() const;
   protocol::Price last_trade_price() const { return last_trade_price_; }
+  uint64_t last_trade_id() const { return last_trade_id_; }
   std::optional<OrderView> FindOrder(protocol::OrderId id) const;
   size_t Depth(protocol::Side side, LevelView* out, size_t max_levels) const;
 
@@ -176,6 +178,7 @@ class ReferenceBook {
   };
   std::unordered_map<protocol::OrderId, Where> index_;
   protocol::Price last_trade_price_ = 0;
+  uint64_t last_trade_id_ = 0;
 
   // The command being applied.
   const protocol::Command* cmd_ = nullptr;

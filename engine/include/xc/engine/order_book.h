@@ -162,7 +162,7 @@ class OrderBook {
   // State hash over everything that decides future output: per side, levels in
   // priority order (price, total) with their orders in queue order (id, user,
   // visible, hidden, iceberg slice, STP mode), then pending stops in arrival
-  // order, then the last trade price. Two books that went through the same
+  // order, then the last trade price and trade id. Two books that went through the same
   // commands have equal hashes. O(live orders); not for the hot path.
   uint64_t StateHash() const;
 
@@ -175,12 +175,14 @@ class OrderBook {
   std::optional<protocol::Price> best_ask() const;
   // Price of the last trade, 0 before the first.
   protocol::Price last_trade_price() const;
+  // Event::trade_id of the last trade, 0 before the first.
+  uint64_t last_trade_id() const;
   std::optional<OrderView> FindOrder(protocol::OrderId id) const;
   // Writes up to max_levels levels of `side`, best first; returns how many.
   size_t Depth(protocol::Side side, LevelView* out, size_t max_levels) const;
 
   // Snapshot support (engine/doc/snapshot_format.md). SaveTo appends the
-  // book's whole state to *out: the last trade price, every resting order in
+  // book's whole state to *out: the last trade price and id, every resting order in
   // priority order (per side, levels best first, queue order within a level)
   // and the pending stops in arrival order. Cost: O(live orders), a sequential
   // write of ~70 bytes per order and no other work, so a shard pauses for

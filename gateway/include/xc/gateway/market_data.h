@@ -6,8 +6,11 @@
 // Per symbol it keeps:
 //   - the L2 book (price -> total visible quantity per side) and its
 //     lastUpdateId: the engine sequence of the last event that changed it;
-//   - the last `max_trades` trades, ids 1, 2, ... per symbol in the order
-//     seen (Binance's trade id); isBuyerMaker = the maker side is BUY;
+//   - the last `max_trades` trades, with the engine's per-symbol trade id
+//     (Event::trade_id: 1, 2, ... in match order, kept across restarts,
+//     the id both traders' executionReports and myTrades show; a trade
+//     event without one, 0, gets the id after the last seen);
+//     isBuyerMaker = the maker side is BUY;
 //   - the last `max_trades` aggregate trades: consecutive trades of one
 //     taker order at one price (one engine command) merge into one;
 //   - for each Binance kline interval (1s ... 1M), the last `max_klines`

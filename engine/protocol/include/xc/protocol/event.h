@@ -15,7 +15,8 @@ enum class EventType : uint8_t {
                       // or 0 for MARKET by quote). code = OrderType
   kRejected = 1,      // order_id, user, code = RejectCode. Nothing changed.
   kTrade = 2,         // order_id = taker, maker_id, user = taker user, maker_user,
-                      // side = MAKER side, price = maker price, qty = lots traded
+                      // side = MAKER side, price = maker price, qty = lots traded,
+                      // trade_id
   kCancelled = 3,     // order_id, user, side, price, qty = quantity that was left (visible +
                       // hidden); code = CancelReason
   kExpired = 4,       // order_id, user, side, price, qty = quantity that expired;
@@ -40,12 +41,17 @@ struct Event {
   UserId maker_user = 0;
   Price price = 0;
   Qty qty = 0;
+  // kTrade: the symbol's trade id, the one both sides and the public trade
+  // stream show: 1 for the symbol's first trade, then one more per trade in
+  // match order, with no gaps; carried across snapshots (OrderBook image)
+  // and so across restarts and replays. 0 on every other event.
+  uint64_t trade_id = 0;
 
   friend bool operator==(const Event&, const Event&) = default;
 };
 
 static_assert(std::is_trivially_copyable_v<Event>);
-static_assert(sizeof(Event) == 72);
+static_assert(sizeof(Event) == 80);
 
 const char* EventTypeName(EventType t);
 
