@@ -562,10 +562,16 @@ TEST(OrderBookSnapshotTest, RestoredBookContinuesIdentically) {
   }
 }
 
+// Pools for the few orders of a hand-written image test.
+OrderBook::Options TinyPools() {
+  OrderBook::Options o;
+  o.max_orders = 64;
+  o.max_levels = 16;
+  return o;
+}
+
 TEST(OrderBookSnapshotTest, BadImagesAreRefusedAndLeaveTheBookEmpty) {
-  OrderBook::Options opt;
-  opt.max_orders = 64;
-  opt.max_levels = 16;
+  const OrderBook::Options opt = TinyPools();
   OrderBook a(kSym, opt);
   EventBuffer ev;
   a.Apply(Command::Limit(kSym, 1, 1, Side::kBuy, 100, 5), 1, ev);
@@ -605,9 +611,7 @@ TEST(OrderBookSnapshotTest, BadImagesAreRefusedAndLeaveTheBookEmpty) {
 // before trade ids were the engine's, has a 40-byte header without it: it
 // still loads, and the symbol's trade ids start again from 1.
 TEST(OrderBookSnapshotTest, TradeIdsSurviveTheImageAndVersion1StillLoads) {
-  OrderBook::Options opt;
-  opt.max_orders = 64;
-  opt.max_levels = 16;
+  const OrderBook::Options opt = TinyPools();
   OrderBook a(kSym, opt);
   EventBuffer ev;
   a.Apply(Command::Limit(kSym, 1, 1, Side::kSell, 100, 5), 1, ev);

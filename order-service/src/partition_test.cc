@@ -67,6 +67,24 @@ class PartitionTest : public ::testing::Test {
     return r.ok() ? r.value() : OrderInfo{};
   }
   void Ok() { ASSERT_TRUE(p_->CheckInvariants().ok()) << p_->CheckInvariants(); }
+  // Funds alice and bob, places alice's buy *a of 0.01 and bob's sell *b of
+  // 0.004 at 40000, and returns the engine's events for them (seq 7 and 8):
+  // both accepted, b fills against a with `trade_id`.
+  std::vector<Event> FundAndCross(OrderId* a, OrderId* b, uint64_t trade_id) {
+    EXPECT_TRUE(p_->Credit(alice_, "USDT", 1000 * U, 1).ok());
+    EXPECT_TRUE(p_->Credit(bob_, "BTC", 1 * U, 1).ok());
+    *a = Place(Limit(alice_, Side::kBuy, "0.01", "40000"));
+    *b = Place(Limit(bob_, Side::kSell, "0.004", "40000"));
+    Event acc_a = Ev(EventType::kAccepted, *a, alice_, Side::kBuy, 4000000, 1000);
+    acc_a.seq = 7;
+    Event acc_b = Ev(EventType::kAccepted, *b, bob_, Side::kSell, 4000000, 400);
+    acc_b.seq = 8;
+    Event fill = TradeEv(*b, bob_, *a, alice_, Side::kBuy, 4000000, 400);
+    fill.seq = 8;
+    fill.trade_id = trade_id;
+    return {acc_a, acc_b, fill};
+  }
+
 
   SymbolTable table_;
   AssetId btc_ = 0, usdt_ = 0, eth_ = 0;
@@ -203,17 +221,8 @@ TEST_F(PartitionTest, InsufficientBalanceChangesNothing) {
 }
 
 TEST_F(PartitionTest, SequencedEventBatchesApplyOnceAndReplay) {
-  ASSERT_TRUE(p_->Credit(alice_, "USDT", 1000 * U, 1).ok());
-  ASSERT_TRUE(p_->Credit(bob_, "BTC", 1 * U, 1).ok());
-  const OrderId a = Place(Limit(alice_, Side::kBuy, "0.01", "40000"));
-  const OrderId b = Place(Limit(bob_, Side::kSell, "0.004", "40000"));
-  Event acc_a = Ev(EventType::kAccepted, a, alice_, Side::kBuy, 4000000, 1000);
-  acc_a.seq = 7;
-  Event acc_b = Ev(EventType::kAccepted, b, bob_, Side::kSell, 4000000, 400);
-  acc_b.seq = 8;
-  Event fill = TradeEv(b, bob_, a, alice_, Side::kBuy, 4000000, 400);
-  fill.seq = 8;
-  const std::vector<Event> batch = {acc_a, acc_b, fill};
+  OrderId a = 0, b = 0;
+  const std::vector<Event> batch = FundAndCross(&a, &b, /*trade_id=*/0);
   EXPECT_EQ(p_->UnconfirmedCommands().size(), 2u);
   EXPECT_EQ(p_->UnconfirmedCommands()[0].order_id, a);
   p_->OnEngineEvents(0, 8, batch.data(), batch.size());
@@ -242,18 +251,8 @@ TEST_F(PartitionTest, SequencedEventBatchesApplyOnceAndReplay) {
 // one. Records journaled before events carried it ('E', 'B': 72-byte events)
 // still replay, their trades numbered by the partition as they were then.
 TEST_F(PartitionTest, TradesCarryTheEnginesTradeIdAndOldRecordsStillReplay) {
-  ASSERT_TRUE(p_->Credit(alice_, "USDT", 1000 * U, 1).ok());
-  ASSERT_TRUE(p_->Credit(bob_, "BTC", 1 * U, 1).ok());
-  const OrderId a = Place(Limit(alice_, Side::kBuy, "0.01", "40000"));
-  const OrderId b = Place(Limit(bob_, Side::kSell, "0.004", "40000"));
-  Event acc_a = Ev(EventType::kAccepted, a, alice_, Side::kBuy, 4000000, 1000);
-  acc_a.seq = 7;
-  Event acc_b = Ev(EventType::kAccepted, b, bob_, Side::kSell, 4000000, 400);
-  acc_b.seq = 8;
-  Event fill = TradeEv(b, bob_, a, alice_, Side::kBuy, 4000000, 400);
-  fill.seq = 8;
-  fill.trade_id = 41;
-  const std::vector<Event> batch = {acc_a, acc_b, fill};
+  OrderId a = 0, b = 0;
+  const std::vector<Event> batch = FundAndCross(&a, &b, /*trade_id=*/41);
   p_->OnEngineEvents(0, 8, batch.data(), batch.size());
   ASSERT_TRUE(p_->CancelOrder(OrderRef{alice_, "BTCUSDT", a, "", 9}).ok());
   p_->OnEngineEvent(Ev(EventType::kCancelled, a, alice_, Side::kBuy, 4000000, 600, 1));  // 'e'
