@@ -322,11 +322,10 @@ describe('@binance/connector WebsocketAPI', () => {
   });
 
   // Binance gives a trade one id, the same in both sides' myTrades, their
-  // executionReports (t) and the public trades. Here the id is per order-
-  // service partition: the buyer (user 1, partition 1) sees 2^48+1, the
-  // seller and GET /api/v3/trades see 1. Not the WebSocket API's doing
-  // (REST myTrades shows the same); kept as a todo until fixed.
-  test('one trade, one id on both sides (myTrades = public trades)', { todo: 'trade ids differ per partition' }, async () => {
+  // executionReports (t) and the public trades: the engine numbers each
+  // symbol's trades (the buyer, user 1, is on the other order-service
+  // partition from the seller).
+  test('one trade, one id on both sides (myTrades = public trades)', async () => {
     const at = assertOk(await ca.send((id) => ca.api.myTrades('BTCUSDT', { id })));
     const bt = assertOk(await cb.send((id) => cb.api.myTrades('BTCUSDT', { id })));
     const pub = assertOk(await ca.send((id) => ca.api.trades('BTCUSDT', { id })));
