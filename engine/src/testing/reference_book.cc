@@ -591,14 +591,14 @@ std::string EventToString(const Event& e) {
   char buf[256];
   std::snprintf(buf, sizeof(buf),
                 "%s{side=%s code=%d sym=%u seq=%llu ts=%lld id=%llu maker=%llu user=%llu "
-                "maker_user=%llu price=%lld qty=%lld}",
+                "maker_user=%llu price=%lld qty=%lld trade=%llu}",
                 protocol::EventTypeName(e.type), e.side == Side::kBuy ? "B" : "S", e.code,
                 e.symbol, static_cast<unsigned long long>(e.seq), static_cast<long long>(e.ts),
                 static_cast<unsigned long long>(e.order_id),
                 static_cast<unsigned long long>(e.maker_id),
                 static_cast<unsigned long long>(e.user),
                 static_cast<unsigned long long>(e.maker_user), static_cast<long long>(e.price),
-                static_cast<long long>(e.qty));
+                static_cast<long long>(e.qty), static_cast<unsigned long long>(e.trade_id));
   return buf;
 }
 
