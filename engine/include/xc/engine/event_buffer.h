@@ -27,7 +27,7 @@ class EventBuffer {
   EventBuffer(const EventBuffer&) = delete;
   EventBuffer& operator=(const EventBuffer&) = delete;
 
-  // Appends e. Hot path: one compare and a 72-byte store.
+  // Appends e. Hot path: one compare and an 80-byte store.
   void Push(const protocol::Event& e) {
     if (__builtin_expect(size_ == capacity_, 0)) Reserve(capacity_ * 2);
     data_[size_++] = e;

@@ -24,7 +24,7 @@ namespace xc::engine::node {
 struct ShardRunnerOptions {
   // Ring capacities; each must be a power of two >= 2.
   size_t input_capacity = size_t{1} << 14;   // commands (80 B each)
-  size_t output_capacity = size_t{1} << 16;  // events (72 B each)
+  size_t output_capacity = size_t{1} << 16;  // events (80 B each)
   // At most this many commands are applied per DoWork(), so one call stays
   // short and the counters and wait strategy see regular cycles.
   size_t batch = 256;
