@@ -571,6 +571,16 @@ int Run(Options o) {
 
   // ---- reports ----
   const HostFacts host = ReadHostFacts();
+  // The spawned exchange's --server-conf keys, as given: runs that differ in
+  // them (http_io_threads, http_busy_poll_us, ...) must not look alike.
+  std::string server_conf_json = "{", server_conf_line;
+  for (const auto& [k, v] : o.server_conf) {
+    if (server_conf_json.size() > 1) server_conf_json += ",";
+    server_conf_json += "\"" + JsonEscape(k) + "\":\"" + JsonEscape(v) + "\"";
+    server_conf_line += (server_conf_line.empty() ? "" : ", ") + k + "=" + v;
+  }
+  server_conf_json += "}";
+  if (server_conf_line.empty()) server_conf_line = o.spawn_path.empty() ? "unknown" : "default";
   std::ostringstream cfg;
   cfg << "{\"target\":\"" << (o.spawn_path.empty() ? o.host + ":" + std::to_string(o.port)
                                                     : "spawn " + JsonEscape(o.spawn_path))
@@ -585,7 +595,8 @@ int Run(Options o) {
       << o.rest_kind << "\",\"mode\":\"" << (o.find_max ? "find-max" : "open-loop")
       << "\",\"rate\":" << o.rate << ",\"duration_s\":" << o.duration
       << ",\"warmup_s\":" << o.warmup << ",\"server_cpus\":\"" << o.server_cpus
-      << "\",\"client_cpus\":\"" << o.client_cpus << "\",\"hardware_threads\":"
+      << "\",\"client_cpus\":\"" << o.client_cpus << "\",\"server_conf\":" << server_conf_json
+      << ",\"hardware_threads\":"
       << std::thread::hardware_concurrency() << ",\"host\":{\"kernel\":\"" << JsonEscape(host.kernel)
       << "\",\"preempt\":\"" << JsonEscape(host.preempt) << "\",\"cpuidle_driver\":\""
       << JsonEscape(host.cpuidle_driver) << "\",\"cpuidle_governor\":\""
@@ -613,6 +624,7 @@ int Run(Options o) {
      << (o.spawn_path.empty() ? o.host + ":" + std::to_string(o.port) : "spawned " + o.spawn_path)
      << " |\n| journal_policy | "
      << (o.spawn_path.empty() ? "unknown (external exchange)" : o.journal_policy) << " |\n"
+     << "| server config | " << server_conf_line << " |\n"
      << "| connections / users / client threads | " << o.connections << " / " << users.size()
      << " / " << threads << " |\n| order entry | "
      << (o.order_api == "ws" ? "WebSocket API " + o.ws_path : std::string("REST /api/v3/order"))
