@@ -756,7 +756,27 @@ void Partition::ApplyFill(Order& o, const Event& e, bool is_maker) {
   if (EventsOn()) Report(o, ExecutionType::kTrade, e.ts, &u.trades.back());
 }
 
+void Partition::NotePlacement(Order& o, const Event& e) {
+  if (o.placed_seq == 0) {
+    if (e.type != EventType::kAccepted && e.type != EventType::kRejected) return;
+    o.placed_seq = e.seq;
+  }
+  if (e.seq != o.placed_seq) return;  // a later command's
+  o.placed_status = o.status;
+  o.placed_executed = o.executed;
+  o.placed_cum_quote = o.cum_quote;
+  o.placed_fills = static_cast<uint32_t>(o.fills.size());
+  o.placed_working = o.working;
+}
+
 void Partition::DoEngineEvent(const Event& e) {
+  DoEngineEventOnOrders(e);
+  // After the event applied: the taker's (or the order's) own command. A
+  // maker's fill is always a later command than the maker's own.
+  if (Order* o = OwnOrder(e.order_id)) NotePlacement(*o, e);
+}
+
+void Partition::DoEngineEventOnOrders(const Event& e) {
   switch (e.type) {
     case EventType::kAccepted: {
       if (Order* o = OwnOrder(e.order_id)) {
@@ -979,6 +999,20 @@ ApiResult<OrderInfo> Partition::QueryOrder(const OrderRef& ref) const {
   const Order* o = FindOrder(ref);
   if (o == nullptr) return errors::OrderDoesNotExist();
   return ToInfo(*o);
+}
+
+ApiResult<OrderInfo> Partition::PlacementAnswer(const OrderRef& ref) const {
+  if (symbols_->Find(ref.symbol) == nullptr) return errors::InvalidSymbol();
+  const Order* o = FindOrder(ref);
+  if (o == nullptr) return errors::OrderDoesNotExist();
+  if (o->placed_seq == 0) return ToInfo(*o);
+  OrderInfo i = ToInfoWithoutFills(*o);
+  i.status = o->placed_status;
+  i.executed_qty = o->placed_executed * symbols_->at(o->symbol).step;
+  i.cummulative_quote_qty = o->placed_cum_quote;
+  i.is_working = o->placed_working;
+  i.fills.assign(o->fills.begin(), o->fills.begin() + o->placed_fills);
+  return i;
 }
 
 ApiResult<std::vector<OrderInfo>> Partition::OpenOrders(UserId user,

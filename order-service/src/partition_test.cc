@@ -307,6 +307,53 @@ TEST_F(PartitionTest, TradesCarryTheEnginesTradeIdAndOldRecordsStillReplay) {
   EXPECT_FALSE(legacy.Replay(std::string("B") + std::string(24 + 71, '\0')).ok());
 }
 
+// A placement's answer shows the order as its own command left it, even when
+// the events of a later command reached the partition first (one batch):
+// alice's buy rested (NEW, no fills) although bob's sell has since filled
+// part of it; bob's answer shows his own fill. QueryOrder shows both now.
+TEST_F(PartitionTest, PlacementAnswerIsTheOutcomeOfTheOrdersOwnCommand) {
+  OrderId a = 0, b = 0;
+  const std::vector<Event> batch = FundAndCross(&a, &b, /*trade_id=*/5);
+  const OrderRef ra{alice_, "BTCUSDT", a, "", 0}, rb{bob_, "BTCUSDT", b, "", 0};
+  // Before any engine event: as QueryOrder.
+  EXPECT_EQ(p_->PlacementAnswer(ra).value().status, OrderStatus::kNew);
+  p_->OnEngineEvents(0, 8, batch.data(), batch.size());
+
+  const OrderInfo qa = p_->QueryOrder(ra).value();
+  EXPECT_EQ(qa.status, OrderStatus::kPartiallyFilled);
+  EXPECT_EQ(qa.fills.size(), 1u);
+  const OrderInfo pa = p_->PlacementAnswer(ra).value();
+  EXPECT_EQ(pa.status, OrderStatus::kNew);
+  EXPECT_EQ(pa.executed_qty, 0);
+  EXPECT_EQ(pa.cummulative_quote_qty, 0);
+  EXPECT_TRUE(pa.fills.empty());
+  EXPECT_TRUE(pa.is_working);
+  EXPECT_EQ(pa.orig_qty, qa.orig_qty);
+
+  const OrderInfo pb = p_->PlacementAnswer(rb).value();
+  EXPECT_EQ(pb.status, OrderStatus::kFilled);
+  EXPECT_EQ(pb.executed_qty, U * 4 / 1000);
+  EXPECT_EQ(pb.cummulative_quote_qty, 160 * U);
+  ASSERT_EQ(pb.fills.size(), 1u);
+  EXPECT_EQ(pb.fills[0].trade_id, 5u);
+  EXPECT_FALSE(pb.fills[0].is_maker);
+
+  // A later cancel of alice's order does not change her placement's answer;
+  // the journal replay rebuilds the same answers.
+  ASSERT_TRUE(p_->CancelOrder(OrderRef{alice_, "BTCUSDT", a, "", 9}).ok());
+  Event cancelled = Ev(EventType::kCancelled, a, alice_, Side::kBuy, 4000000, 600, 1);
+  cancelled.seq = 9;
+  p_->OnEngineEvent(cancelled);
+  EXPECT_EQ(p_->QueryOrder(ra).value().status, OrderStatus::kCanceled);
+  EXPECT_EQ(p_->PlacementAnswer(ra).value().status, OrderStatus::kNew);
+  Partition again(0, 1, &table_, nullptr, &market_);
+  for (const std::string& r : journal_.records) ASSERT_TRUE(again.Replay(r).ok());
+  EXPECT_EQ(again.PlacementAnswer(ra).value().status, OrderStatus::kNew);
+  EXPECT_EQ(again.PlacementAnswer(rb).value().fills.size(), 1u);
+  EXPECT_EQ(p_->PlacementAnswer(OrderRef{alice_, "BTCUSDT", 999, "", 0}).error(),
+            errors::OrderDoesNotExist());
+}
+
 TEST_F(PartitionTest, TestOrderChecksLikePlaceOrderAndChangesNothing) {
   ASSERT_TRUE(p_->Credit(alice_, "USDT", 100 * U, 1).ok());
   const uint64_t before = p_->StateHash();

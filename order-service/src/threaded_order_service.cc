@@ -107,7 +107,8 @@ void ThreadedOrderService::PlaceOrderAsync(const PlaceOrderRequest& req, Done<Or
         return p.EngineConfirmed(pl.order.order_id);
       },
       [user](Partition& p, const Partition::Placed& pl) -> ApiResult<OrderInfo> {
-        ApiResult<OrderInfo> q = p.QueryOrder(RefOf(pl.order, user));
+        // As the order's own command left it, not as later commands did.
+        ApiResult<OrderInfo> q = p.PlacementAnswer(RefOf(pl.order, user));
         // Refused by the engine (e.g. a LIMIT_MAKER that would take after
         // all): Binance answers the refusal, not a REJECTED order.
         if (q.ok() && q.value().status == OrderStatus::kRejected && q.value().reject) {

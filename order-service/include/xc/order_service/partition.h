@@ -161,6 +161,13 @@ class Partition {
 
   // ---- Queries (no state change; not journaled) ----
   ApiResult<OrderInfo> QueryOrder(const OrderRef& ref) const;              // -2013
+  // The order as its own command left it, for the answer to its placement:
+  // Binance answers with the outcome of the order's own matching, so events
+  // of later commands that the partition may already have applied when the
+  // answer leaves (a fill as maker, a stop's trigger, a cancel) are not in
+  // its status, executedQty, cummulativeQuoteQty, working flag or fills.
+  // Before the order's first engine event: as QueryOrder. -2013 as QueryOrder.
+  ApiResult<OrderInfo> PlacementAnswer(const OrderRef& ref) const;
   ApiResult<std::vector<OrderInfo>> OpenOrders(protocol::UserId user,
                                                std::string_view symbol) const;  // "" = all
   ApiResult<std::vector<OrderInfo>> AllOrders(protocol::UserId user,
@@ -301,6 +308,14 @@ class Partition {
     protocol::Timestamp update_time = 0;
     std::optional<ApiError> reject;
     std::vector<FillInfo> fills;
+    // The state at the end of the order's own command (the engine events
+    // with the seq of its Accepted or Rejected), for PlacementAnswer.
+    protocol::Seq placed_seq = 0;  // 0: no engine event yet
+    OrderStatus placed_status = OrderStatus::kNew;
+    protocol::Qty placed_executed = 0;
+    Amount placed_cum_quote = 0;
+    uint32_t placed_fills = 0;
+    bool placed_working = false;
   };
   struct Trade {
     uint64_t id = 0;
@@ -379,6 +394,9 @@ class Partition {
   Order& OrderAt(protocol::OrderId id) { return *OrderById(id); }
   const Order& OrderAt(protocol::OrderId id) const { return *OrderById(id); }
   Order* OwnOrder(protocol::OrderId id);
+  // Keeps Order::placed_* up to date while `e` belongs to o's own command.
+  static void NotePlacement(Order& o, const protocol::Event& e);
+  void DoEngineEventOnOrders(const protocol::Event& e);
   void ApplyFill(Order& o, const protocol::Event& e, bool is_maker);
   void Finish(Order& o, OrderStatus status, protocol::Timestamp ts);
   OrderInfo ToInfo(const Order& o) const;
