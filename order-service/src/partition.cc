@@ -763,23 +763,22 @@ void Partition::NotePlacement(Order& o, const Event& e) {
   }
   if (e.seq != o.placed_seq) return;  // a later command's
   o.placed_status = o.status;
-  o.placed_executed = o.executed;
-  o.placed_cum_quote = o.cum_quote;
   o.placed_fills = static_cast<uint32_t>(o.fills.size());
-  o.placed_working = o.working;
 }
 
 void Partition::DoEngineEvent(const Event& e) {
-  DoEngineEventOnOrders(e);
-  // After the event applied: the taker's (or the order's) own command. A
-  // maker's fill is always a later command than the maker's own.
-  if (Order* o = OwnOrder(e.order_id)) NotePlacement(*o, e);
+  // The event's order (a trade's taker) if it is this partition's: looked up
+  // once, for applying the event and then for its placement state. A maker's
+  // fill is always a later command than the maker's own.
+  Order* o = OwnOrder(e.order_id);
+  ApplyEngineEvent(e, o);
+  if (o != nullptr) NotePlacement(*o, e);
 }
 
-void Partition::DoEngineEventOnOrders(const Event& e) {
+void Partition::ApplyEngineEvent(const Event& e, Order* o) {
   switch (e.type) {
     case EventType::kAccepted: {
-      if (Order* o = OwnOrder(e.order_id)) {
+      if (o != nullptr) {
         o->accepted = true;
         o->working = IsOpen(o->status) && o->type != OrderType::kStopLossLimit &&
                      o->type != OrderType::kTakeProfitLimit;
@@ -788,14 +787,13 @@ void Partition::DoEngineEventOnOrders(const Event& e) {
       break;
     }
     case EventType::kTriggered: {
-      if (Order* o = OwnOrder(e.order_id); o != nullptr && IsOpen(o->status)) {
+      if (o != nullptr && IsOpen(o->status)) {
         o->working = true;
         o->update_time = e.ts;
       }
       break;
     }
     case EventType::kRejected: {
-      Order* o = OwnOrder(e.order_id);
       // A refused cancel (the order already ended) changes nothing; only a
       // new order that was never accepted turns REJECTED.
       if (o == nullptr || o->accepted || !IsOpen(o->status)) break;
@@ -812,19 +810,18 @@ void Partition::DoEngineEventOnOrders(const Event& e) {
       break;
     }
     case EventType::kTrade: {
-      if (Order* taker = OwnOrder(e.order_id)) ApplyFill(*taker, e, /*is_maker=*/false);
+      if (o != nullptr) ApplyFill(*o, e, /*is_maker=*/false);
       if (Order* maker = OwnOrder(e.maker_id)) ApplyFill(*maker, e, /*is_maker=*/true);
       break;
     }
     case EventType::kCancelled: {
-      if (Order* o = OwnOrder(e.order_id); o != nullptr && IsOpen(o->status)) {
+      if (o != nullptr && IsOpen(o->status)) {
         Finish(*o, OrderStatus::kCanceled, e.ts);
         if (EventsOn()) Report(*o, ExecutionType::kCanceled, e.ts);
       }
       break;
     }
     case EventType::kExpired: {
-      Order* o = OwnOrder(e.order_id);
       if (o == nullptr || !IsOpen(o->status)) break;
       OrderStatus st = OrderStatus::kExpired;
       if (e.code == static_cast<int16_t>(protocol::ExpireReason::kSelfTradePrevention)) {
@@ -845,7 +842,6 @@ void Partition::DoEngineEventOnOrders(const Event& e) {
       break;
     }
     case EventType::kAmended: {
-      Order* o = OwnOrder(e.order_id);
       if (o == nullptr || !IsOpen(o->status)) break;
       const SymbolSpec& s = symbols_->at(o->symbol);
       const __int128 need = o->side == Side::kSell
@@ -1008,10 +1004,17 @@ ApiResult<OrderInfo> Partition::PlacementAnswer(const OrderRef& ref) const {
   if (o->placed_seq == 0) return ToInfo(*o);
   OrderInfo i = ToInfoWithoutFills(*o);
   i.status = o->placed_status;
-  i.executed_qty = o->placed_executed * symbols_->at(o->symbol).step;
-  i.cummulative_quote_qty = o->placed_cum_quote;
-  i.is_working = o->placed_working;
   i.fills.assign(o->fills.begin(), o->fills.begin() + o->placed_fills);
+  i.executed_qty = 0;
+  i.cummulative_quote_qty = 0;
+  for (const FillInfo& f : i.fills) {
+    i.executed_qty += f.qty;
+    i.cummulative_quote_qty += f.quote_qty;
+  }
+  // Working once accepted, unless a stop still waiting for its trigger (a
+  // stop triggers in a later command, never its own).
+  i.is_working = i.status != OrderStatus::kRejected && o->type != OrderType::kStopLossLimit &&
+                 o->type != OrderType::kTakeProfitLimit;
   return i;
 }
 

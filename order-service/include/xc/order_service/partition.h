@@ -308,14 +308,14 @@ class Partition {
     protocol::Timestamp update_time = 0;
     std::optional<ApiError> reject;
     std::vector<FillInfo> fills;
-    // The state at the end of the order's own command (the engine events
-    // with the seq of its Accepted or Rejected), for PlacementAnswer.
+    // The order at the end of its own command (the engine events with the
+    // seq of its Accepted or Rejected), for PlacementAnswer: its status and
+    // how many of `fills` were made there (the first ones: an order trades
+    // as maker only in later commands). Its executed and quote amounts then
+    // are those fills' sums.
     protocol::Seq placed_seq = 0;  // 0: no engine event yet
     OrderStatus placed_status = OrderStatus::kNew;
-    protocol::Qty placed_executed = 0;
-    Amount placed_cum_quote = 0;
     uint32_t placed_fills = 0;
-    bool placed_working = false;
   };
   struct Trade {
     uint64_t id = 0;
@@ -396,7 +396,9 @@ class Partition {
   Order* OwnOrder(protocol::OrderId id);
   // Keeps Order::placed_* up to date while `e` belongs to o's own command.
   static void NotePlacement(Order& o, const protocol::Event& e);
-  void DoEngineEventOnOrders(const protocol::Event& e);
+  // Applies e to `o`, its order if this partition's (null if not), and to a
+  // trade's maker.
+  void ApplyEngineEvent(const protocol::Event& e, Order* o);
   void ApplyFill(Order& o, const protocol::Event& e, bool is_maker);
   void Finish(Order& o, OrderStatus status, protocol::Timestamp ts);
   OrderInfo ToInfo(const Order& o) const;
