@@ -101,9 +101,6 @@ struct MarketData::SymbolState {
   std::map<Price, Qty> asks;
   protocol::Seq last_update_id = 0;
   std::deque<Trade> trades;
-  // For a trade event without an engine trade id (0: hand-made events, as in
-  // tests): the next id after the last one seen.
-  uint64_t next_trade_id = 1;
   struct Agg {
     AggTrade t;
     protocol::OrderId taker = 0;
@@ -186,9 +183,7 @@ void MarketData::ApplyLocked(SymbolState& s, const protocol::Event& e) {
 
   // The engine's id (Event::trade_id), the one both sides' executionReports
   // and myTrades show; ids are the symbol's, with no gaps.
-  const uint64_t id = e.trade_id != 0 ? e.trade_id : s.next_trade_id;
-  s.next_trade_id = id + 1;
-  Trade t{id, price, qty, quote, ms, buyer_maker};
+  Trade t{e.trade_id, price, qty, quote, ms, buyer_maker};
   s.trades.push_back(t);
   if (s.trades.size() > options_.max_trades) s.trades.pop_front();
 

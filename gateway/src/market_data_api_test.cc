@@ -54,9 +54,10 @@ class MarketDataApiTest : public ::testing::Test {
   void Level(Side s, int64_t price, int64_t qty, protocol::Seq seq) {
     md_.OnEvent(testing::LevelEvent(s, price, qty, seq));
   }
+  // The next of the symbol's trades, numbered as the engine does.
   void Trade(int64_t price, int64_t qty, Side maker, int64_t ms, protocol::Seq seq,
              protocol::OrderId taker) {
-    md_.OnEvent(testing::TradeEvent(price, qty, maker, ms, seq, taker));
+    md_.OnEvent(testing::TradeEvent(next_trade_id_++, price, qty, maker, ms, seq, taker));
   }
 
   TestResponse Get(std::string_view target) {
@@ -66,6 +67,7 @@ class MarketDataApiTest : public ::testing::Test {
 
   testing::FixedClock clock_{kNowMs};
   MarketData md_;
+  uint64_t next_trade_id_ = 1;
   MarketDataApi api_;
   HttpServer server_;
   simdjson::dom::parser parser_;

@@ -44,11 +44,13 @@ Event Level(Side side, int64_t price_ticks, int64_t lots, protocol::Seq seq) {
   return e;
 }
 
-// A trade at `price` (whole USDT) of `lots`, taker order `taker`, at `ms`.
-Event TradeAt(int64_t price, int64_t lots, Side maker_side, int64_t ms, protocol::Seq seq,
-              protocol::OrderId taker = 100) {
+// Trade `trade_id` (the engine numbers each symbol's trades 1, 2, ...) at
+// `price` (whole USDT) of `lots`, taker order `taker`, at `ms`.
+Event TradeAt(uint64_t trade_id, int64_t price, int64_t lots, Side maker_side, int64_t ms,
+              protocol::Seq seq, protocol::OrderId taker = 100) {
   Event e;
   e.type = EventType::kTrade;
+  e.trade_id = trade_id;
   e.symbol = 0;
   e.side = maker_side;
   e.price = price * 100;  // ticks of 0.01
@@ -120,8 +122,8 @@ TEST(MarketDataTest, ResetBookReplacesTheBookAndItsUpdateId) {
 // that snapshot drops the diff event (u = 3) that carries the rest: its book
 // stays wrong with no gap to see. OnEvents applies a command as one group.
 TEST(MarketDataTest, OnEventsAppliesACommandAsOneGroup) {
-  const Event sweep[] = {TradeAt(40010, 50, Side::kSell, kT0, 3, 100),
-                         TradeAt(40020, 20, Side::kSell, kT0, 3, 100),
+  const Event sweep[] = {TradeAt(1, 40010, 50, Side::kSell, kT0, 3, 100),
+                         TradeAt(2, 40020, 20, Side::kSell, kT0, 3, 100),
                          Level(Side::kSell, 4'001'000, 0, 3), Level(Side::kSell, 4'002'000, 50, 3)};
   {
     // The per-event path: a reader in the middle of command 3.
@@ -194,8 +196,8 @@ TEST(MarketDataTest, ReadersNeverSeeHalfACommand) {
 
 TEST(MarketDataTest, TradesGetIdsAndAreBounded) {
   MarketData md(Configs(), MarketData::Options{.max_trades = 3, .max_klines = 10});
-  md.OnEvent(TradeAt(40000, 100, Side::kSell, kT0, 1));  // maker sold: buyer took
-  md.OnEvent(TradeAt(40001, 200, Side::kBuy, kT0 + 1, 2));
+  md.OnEvent(TradeAt(1, 40000, 100, Side::kSell, kT0, 1));  // maker sold: buyer took
+  md.OnEvent(TradeAt(2, 40001, 200, Side::kBuy, kT0 + 1, 2));
   auto t = md.RecentTrades(0, 10);
   ASSERT_EQ(t.size(), 2u);
   EXPECT_EQ(t[0].id, 1u);
@@ -205,7 +207,7 @@ TEST(MarketDataTest, TradesGetIdsAndAreBounded) {
   EXPECT_EQ(t[0].time_ms, kT0);
   EXPECT_FALSE(t[0].is_buyer_maker);
   EXPECT_TRUE(t[1].is_buyer_maker);
-  for (int i = 0; i < 5; ++i) md.OnEvent(TradeAt(40000, 1, Side::kSell, kT0 + 2, 3 + i));
+  for (int i = 0; i < 5; ++i) md.OnEvent(TradeAt(3 + i, 40000, 1, Side::kSell, kT0 + 2, 3 + i));
   t = md.RecentTrades(0, 10);
   ASSERT_EQ(t.size(), 3u);
   EXPECT_EQ(t.front().id, 5u);
@@ -220,13 +222,9 @@ TEST(MarketDataTest, TradesGetIdsAndAreBounded) {
 // restarted from a snapshot goes on from the symbol's last id, not from 1.
 TEST(MarketDataTest, TradesKeepTheEnginesTradeIds) {
   MarketData md(Configs());
-  Event a = TradeAt(40000, 10, Side::kSell, kT0, 9, 100);
-  a.trade_id = 41;
-  Event b = TradeAt(40000, 20, Side::kSell, kT0, 9, 100);
-  b.trade_id = 42;
-  Event c = TradeAt(40001, 5, Side::kSell, kT0 + 1, 10, 101);
-  c.trade_id = 43;
-  const Event group[] = {a, b};
+  const Event group[] = {TradeAt(41, 40000, 10, Side::kSell, kT0, 9, 100),
+                         TradeAt(42, 40000, 20, Side::kSell, kT0, 9, 100)};
+  const Event c = TradeAt(43, 40001, 5, Side::kSell, kT0 + 1, 10, 101);
   md.OnEvents(group);
   md.OnEvent(c);
   const auto t = md.RecentTrades(0, 10);
@@ -245,13 +243,13 @@ TEST(MarketDataTest, TradesKeepTheEnginesTradeIds) {
 TEST(MarketDataTest, AggTradesMergeOneTakerAtOnePrice) {
   MarketData md(Configs());
   // Taker 100 sweeps two makers at 40000 then one at 40001 (one command).
-  md.OnEvent(TradeAt(40000, 10, Side::kSell, kT0, 5, 100));
-  md.OnEvent(TradeAt(40000, 20, Side::kSell, kT0, 5, 100));
-  md.OnEvent(TradeAt(40001, 30, Side::kSell, kT0, 5, 100));
+  md.OnEvent(TradeAt(1, 40000, 10, Side::kSell, kT0, 5, 100));
+  md.OnEvent(TradeAt(2, 40000, 20, Side::kSell, kT0, 5, 100));
+  md.OnEvent(TradeAt(3, 40001, 30, Side::kSell, kT0, 5, 100));
   // Another taker at the same price: a new aggregate.
-  md.OnEvent(TradeAt(40001, 5, Side::kSell, kT0 + 10, 6, 101));
+  md.OnEvent(TradeAt(4, 40001, 5, Side::kSell, kT0 + 10, 6, 101));
   // The same taker id in a later command (never merged across commands).
-  md.OnEvent(TradeAt(40001, 5, Side::kSell, kT0 + 20, 7, 101));
+  md.OnEvent(TradeAt(5, 40001, 5, Side::kSell, kT0 + 20, 7, 101));
 
   auto a = md.AggTrades(0, std::nullopt, std::nullopt, std::nullopt, 500);
   ASSERT_EQ(a.size(), 4u);
@@ -301,11 +299,11 @@ TEST(MarketDataTest, KlineIntervalsAndCalendarAlignment) {
 TEST(MarketDataTest, KlinesRollOverAndFillGaps) {
   MarketData md(Configs());
   const int64_t m0 = KlineOpenTime(KlineInterval::k1m, kT0);
-  md.OnEvent(TradeAt(100, 1000, Side::kSell, m0 + 1'000, 1));  // taker buys 1 BTC at 100
-  md.OnEvent(TradeAt(110, 1000, Side::kBuy, m0 + 2'000, 2));   // taker sells at 110
-  md.OnEvent(TradeAt(90, 2000, Side::kSell, m0 + 59'999, 3));
+  md.OnEvent(TradeAt(1, 100, 1000, Side::kSell, m0 + 1'000, 1));  // taker buys 1 BTC at 100
+  md.OnEvent(TradeAt(2, 110, 1000, Side::kBuy, m0 + 2'000, 2));   // taker sells at 110
+  md.OnEvent(TradeAt(3, 90, 2000, Side::kSell, m0 + 59'999, 3));
   // Nothing in minute 1; minute 2 trades at 95.
-  md.OnEvent(TradeAt(95, 1000, Side::kSell, m0 + 120'000, 4));
+  md.OnEvent(TradeAt(4, 95, 1000, Side::kSell, m0 + 120'000, 4));
 
   auto k = md.Klines(0, KlineInterval::k1m, std::nullopt, std::nullopt, 500, m0 + 180'500);
   ASSERT_EQ(k.size(), 4u);  // minutes 0..3, minute 3 is the current, empty one
@@ -356,7 +354,9 @@ TEST(MarketDataTest, KlinesRollOverAndFillGaps) {
 
 TEST(MarketDataTest, KlineHistoryIsBounded) {
   MarketData md(Configs(), MarketData::Options{.max_trades = 10, .max_klines = 3});
-  for (int i = 0; i < 10; ++i) md.OnEvent(TradeAt(100 + i, 1, Side::kSell, kT0 + i * 1000, i + 1));
+  for (int i = 0; i < 10; ++i) {
+    md.OnEvent(TradeAt(i + 1, 100 + i, 1, Side::kSell, kT0 + i * 1000, i + 1));
+  }
   auto k = md.Klines(0, KlineInterval::k1s, std::nullopt, std::nullopt, 500, kT0 + 9'000);
   ASSERT_EQ(k.size(), 3u);
   EXPECT_EQ(k[0].open, 107 * U);
@@ -365,10 +365,10 @@ TEST(MarketDataTest, KlineHistoryIsBounded) {
 TEST(MarketDataTest, RollingTwentyFourHourTicker) {
   MarketData md(Configs());
   const int64_t day = 86'400'000;
-  md.OnEvent(TradeAt(50, 1000, Side::kSell, kT0 - day - 120'000, 1));  // before the window
-  md.OnEvent(TradeAt(100, 1000, Side::kSell, kT0 - day + 60'000, 2));
-  md.OnEvent(TradeAt(120, 1000, Side::kBuy, kT0 - 3'600'000, 3));
-  md.OnEvent(TradeAt(80, 2000, Side::kSell, kT0 - 1'000, 4));
+  md.OnEvent(TradeAt(1, 50, 1000, Side::kSell, kT0 - day - 120'000, 1));  // before the window
+  md.OnEvent(TradeAt(2, 100, 1000, Side::kSell, kT0 - day + 60'000, 2));
+  md.OnEvent(TradeAt(3, 120, 1000, Side::kBuy, kT0 - 3'600'000, 3));
+  md.OnEvent(TradeAt(4, 80, 2000, Side::kSell, kT0 - 1'000, 4));
   md.OnEvent(Level(Side::kBuy, 7900, 10, 5));
 
   MarketData::Ticker t = md.Get24hTicker(0, kT0);
@@ -407,9 +407,9 @@ TEST(MarketDataTest, RollingTwentyFourHourTicker) {
 TEST(MarketDataTest, FiveMinuteAveragePrice) {
   MarketData md(Configs());
   EXPECT_EQ(md.GetAvgPrice(0, kT0).price, 0);
-  md.OnEvent(TradeAt(200, 1000, Side::kSell, kT0 - 600'000, 1));  // 10 min ago: outside
-  md.OnEvent(TradeAt(100, 1000, Side::kSell, kT0 - 120'000, 2));
-  md.OnEvent(TradeAt(130, 2000, Side::kSell, kT0 - 60'000, 3));
+  md.OnEvent(TradeAt(1, 200, 1000, Side::kSell, kT0 - 600'000, 1));  // 10 min ago: outside
+  md.OnEvent(TradeAt(2, 100, 1000, Side::kSell, kT0 - 120'000, 2));
+  md.OnEvent(TradeAt(3, 130, 2000, Side::kSell, kT0 - 60'000, 3));
   MarketData::AvgPrice a = md.GetAvgPrice(0, kT0);
   EXPECT_EQ(a.price, 120 * U);  // (100 + 260) / 3
   EXPECT_EQ(a.close_time, kT0 - 60'000);

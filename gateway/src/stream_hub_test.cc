@@ -106,13 +106,15 @@ class StreamHubTest : public ::testing::Test {
   void Level(Side s, int64_t price, int64_t qty, protocol::Seq seq) {
     Feed(testing::LevelEvent(s, price, qty, seq));
   }
+  // The next of the symbol's trades, numbered as the engine does.
   void Trade(int64_t price, int64_t qty, Side maker, int64_t ms, protocol::Seq seq,
              protocol::OrderId taker) {
-    Feed(testing::TradeEvent(price, qty, maker, ms, seq, taker));
+    Feed(testing::TradeEvent(next_trade_id_++, price, qty, maker, ms, seq, taker));
   }
 
   testing::FixedClock clock_{kNowMs};
   MarketData md_;
+  uint64_t next_trade_id_ = 1;
   StreamHub hub_;
   HttpServer server_;
 };
@@ -197,8 +199,8 @@ TEST_F(StreamHubTest, DiffDepthCarriesWholeCommands) {
   // ticker follows the whole command, once (per event: twice, the first
   // time with a level half taken).
   WsClient bt(server_.port(), "/ws/btcusdt@bookTicker");
-  const Event five[] = {testing::TradeEvent(3'999'900, 2'000, Side::kBuy, kNowMs, 5, 9),
-                        testing::TradeEvent(3'999'800, 2'000, Side::kBuy, kNowMs, 5, 9),
+  const Event five[] = {testing::TradeEvent(1, 3'999'900, 2'000, Side::kBuy, kNowMs, 5, 9),
+                        testing::TradeEvent(2, 3'999'800, 2'000, Side::kBuy, kNowMs, 5, 9),
                         testing::LevelEvent(Side::kBuy, 3'999'900, 0, 5),
                         testing::LevelEvent(Side::kBuy, 3'999'800, 1'000, 5)};
   FeedGroup(five);
@@ -214,9 +216,9 @@ TEST_F(StreamHubTest, DiffDepthCarriesWholeCommands) {
 // aggregate is sent at the next command (or Flush), as with OnEvent.
 TEST_F(StreamHubTest, GroupTradesAndAggregates) {
   WsClient c(server_.port(), "/stream?streams=btcusdt@trade/btcusdt@aggTrade");
-  const Event three[] = {testing::TradeEvent(4'000'100, 1'000, Side::kSell, kNowMs, 3, 7),
-                         testing::TradeEvent(4'000'100, 2'000, Side::kSell, kNowMs, 3, 7),
-                         testing::TradeEvent(4'000'200, 4'000, Side::kSell, kNowMs, 3, 7),
+  const Event three[] = {testing::TradeEvent(1, 4'000'100, 1'000, Side::kSell, kNowMs, 3, 7),
+                         testing::TradeEvent(2, 4'000'100, 2'000, Side::kSell, kNowMs, 3, 7),
+                         testing::TradeEvent(3, 4'000'200, 4'000, Side::kSell, kNowMs, 3, 7),
                          testing::LevelEvent(Side::kSell, 4'000'100, 0, 3)};
   FeedGroup(three);
   simdjson::dom::parser parser;

@@ -8,8 +8,7 @@
 //     lastUpdateId: the engine sequence of the last event that changed it;
 //   - the last `max_trades` trades, with the engine's per-symbol trade id
 //     (Event::trade_id: 1, 2, ... in match order, kept across restarts,
-//     the id both traders' executionReports and myTrades show; a trade
-//     event without one, 0, gets the id after the last seen);
+//     the id both traders' executionReports and myTrades show);
 //     isBuyerMaker = the maker side is BUY;
 //   - the last `max_trades` aggregate trades: consecutive trades of one
 //     taker order at one price (one engine command) merge into one;

@@ -33,12 +33,15 @@ inline protocol::Event LevelEvent(protocol::Side side, int64_t price, int64_t lo
   return e;
 }
 
-// Trade on symbol 0 of `lots` at `price` ticks against a `maker_side` maker,
-// taker order `taker`, at `ms` milliseconds.
-inline protocol::Event TradeEvent(int64_t price, int64_t lots, protocol::Side maker_side,
-                                  int64_t ms, protocol::Seq seq, protocol::OrderId taker) {
+// Trade `trade_id` (the engine numbers each symbol's trades 1, 2, ...) on
+// symbol 0 of `lots` at `price` ticks against a `maker_side` maker, taker
+// order `taker`, at `ms` milliseconds.
+inline protocol::Event TradeEvent(uint64_t trade_id, int64_t price, int64_t lots,
+                                  protocol::Side maker_side, int64_t ms, protocol::Seq seq,
+                                  protocol::OrderId taker) {
   protocol::Event e;
   e.type = protocol::EventType::kTrade;
+  e.trade_id = trade_id;
   e.side = maker_side;
   e.price = price;
   e.qty = lots;
