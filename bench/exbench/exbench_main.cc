@@ -277,6 +277,7 @@ struct StepResult {
   double offered = 0, rest_offered = 0, duration = 0;
   PhaseStats stats;
   double server_cpu_s = -1;
+  CpuShare host_cpu;  // the machine's CPUs over the step (incl. warm-up and drain)
   double achieved() const {
     return duration > 0 ? static_cast<double>(stats.replies_in_window) / duration : 0;
   }
@@ -304,6 +305,7 @@ class Runner {
     const int64_t start = MonoNowNs() + 100'000'000;
     std::vector<PhaseStats> out(workers_->size());
     const double cpu0 = server_pid_ > 0 ? ProcessCpuSeconds(server_pid_) : -1;
+    const CpuTimes host0 = ReadCpuTimes();
     std::vector<std::thread> ts;
     for (size_t w = 0; w < workers_->size(); ++w) {
       PhaseSpec ph;
@@ -317,6 +319,7 @@ class Runner {
     }
     for (auto& t : ts) t.join();
     if (cpu0 >= 0) r.server_cpu_s = ProcessCpuSeconds(server_pid_) - cpu0;
+    r.host_cpu = CpuShareBetween(host0, ReadCpuTimes());
     for (const PhaseStats& s : out) r.stats.Merge(s);
     return r;
   }
@@ -369,6 +372,11 @@ std::string StepJson(const StepResult& r, double max_p99_us) {
     // The server's CPU covers the whole step including drain; an estimate.
     o << ",\"server_cpu\":{\"seconds\":" << Fmt(r.server_cpu_s, 3) << "}";
   }
+  if (r.host_cpu.known) {
+    o << ",\"host_cpu\":{\"cpus\":" << r.host_cpu.cpus << ",\"busy\":" << Fmt(r.host_cpu.busy, 4)
+      << ",\"steal\":" << Fmt(r.host_cpu.steal, 4)
+      << ",\"max_cpu_steal\":" << Fmt(r.host_cpu.max_cpu_steal, 4) << "}";
+  }
   o << "}";
   return o.str();
 }
@@ -410,6 +418,12 @@ std::string StepMarkdown(const StepResult& r) {
   if (r.server_cpu_s >= 0) {
     o << "Server CPU over the step (incl. warm-up and drain): " << Fmt(r.server_cpu_s, 2)
       << " s.\n\n";
+  }
+  if (r.host_cpu.known) {
+    o << "Host CPUs over the step (" << r.host_cpu.cpus << ", incl. warm-up and drain): busy "
+      << Fmt(100 * r.host_cpu.busy, 1) << " %, stolen by the hypervisor "
+      << Fmt(100 * r.host_cpu.steal, 2) << " % (one CPU at most "
+      << Fmt(100 * r.host_cpu.max_cpu_steal, 2) << " %).\n\n";
   }
   return o.str();
 }
@@ -644,13 +658,15 @@ int Run(Options o) {
        << " bisections; sustained = achieved >= 95% of offered and no errors"
        << (o.max_p99_us > 0 ? " and p99 <= " + Fmt(o.max_p99_us, 0) + " µs" : "") << " |\n\n";
     md << "## Steps\n\n| offered | achieved | p50 µs | p99 µs | p99.9 µs | max µs | errors | "
-          "client CPU | sustained |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+          "client CPU | steal % | sustained |\n"
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
     for (const StepResult& r : steps) {
       md << "| " << Fmt(r.offered, 0) << " | " << Fmt(r.achieved(), 0) << " | "
          << Us(r.stats.orders.Percentile(50)) << " | " << Us(r.stats.orders.Percentile(99))
          << " | " << Us(r.stats.orders.Percentile(99.9)) << " | " << Us(r.stats.orders.max())
          << " | " << r.stats.error_count() << " | "
          << Fmt(r.stats.wall_s > 0 ? r.stats.client_cpu_s / r.stats.wall_s : 0, 2) << " | "
+         << (r.host_cpu.known ? Fmt(100 * r.host_cpu.steal, 2) : "unknown") << " | "
          << (r.sustained(o.max_p99_us) ? "yes" : "no") << " |\n";
     }
     md << "\n## Highest sustained rate: "

@@ -162,6 +162,43 @@ TEST_F(HostFactsTest, FallsBackToTheCommandLineThenTheBuildString) {
   EXPECT_EQ(ReadHostFacts(root_).preempt, "none or voluntary");
 }
 
+// /proc/stat as the kernel writes it: the "cpu" sum line first, then one line
+// per CPU (user nice system idle iowait irq softirq steal guest guest_nice).
+TEST_F(HostFactsTest, CpuTimesGiveBusyAndStolenShares) {
+  Put("/proc/stat",
+      "cpu  300 0 100 1500 0 0 0 100 0 0\n"
+      "cpu0 200 0 50 700 0 0 0 50 0 0\n"
+      "cpu1 100 0 50 800 0 0 0 50 0 0\n"
+      "intr 12345 0 0\nctxt 999\n");
+  const CpuTimes before = ReadCpuTimes(root_);
+  ASSERT_EQ(before.cpus.size(), 2u);
+  EXPECT_EQ(before.cpus[0].total, 1000u);
+  EXPECT_EQ(before.cpus[0].idle, 700u);
+  EXPECT_EQ(before.cpus[0].steal, 50u);
+  // 1000 ticks later on each CPU: cpu0 was busy 390 and lost 10 (1 %), cpu1
+  // busy 100, idle 870 (iowait counts as idle), lost 30 (3 %).
+  Put("/proc/stat",
+      "cpu  740 0 100 2370 0 0 0 140 0 0\n"
+      "cpu0 500 0 140 1300 0 0 0 60 0 0\n"
+      "cpu1 150 0 100 1650 20 0 0 80 0 0\n");
+  const CpuShare share = CpuShareBetween(before, ReadCpuTimes(root_));
+  ASSERT_TRUE(share.known);
+  EXPECT_EQ(share.cpus, 2);
+  EXPECT_DOUBLE_EQ(share.busy, (390.0 + 100.0) / 2000);
+  EXPECT_DOUBLE_EQ(share.steal, 40.0 / 2000);
+  EXPECT_DOUBLE_EQ(share.max_cpu_steal, 0.03);
+}
+
+TEST_F(HostFactsTest, CpuShareIsUnknownWithoutTwoLikeReadings) {
+  EXPECT_TRUE(ReadCpuTimes(root_).cpus.empty());  // no /proc/stat
+  EXPECT_FALSE(CpuShareBetween(CpuTimes{}, CpuTimes{}).known);
+  Put("/proc/stat", "cpu  1 0 0 1 0 0 0 0 0 0\ncpu0 1 0 0 1 0 0 0 0 0 0\n");
+  const CpuTimes one = ReadCpuTimes(root_);
+  EXPECT_FALSE(CpuShareBetween(one, one).known);  // no tick passed
+  Put("/proc/stat", "cpu0 2 0 0 2 0 0 0 0 0 0\ncpu1 2 0 0 2 0 0 0 0 0 0\n");
+  EXPECT_FALSE(CpuShareBetween(one, ReadCpuTimes(root_)).known);  // a CPU came
+}
+
 TEST_F(HostFactsTest, LeavesWhatItCannotReadEmpty) {
   Put("/sys/devices/system/cpu/cpuidle/current_driver", "none\n");
   const HostFacts h = ReadHostFacts(root_);

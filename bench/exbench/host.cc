@@ -1,5 +1,6 @@
 #include "host.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -83,6 +84,54 @@ HostFacts ReadHostFacts(const std::string& root) {
   h.guest_halt_poll_ns = FirstLine(root + "/sys/module/haltpoll/parameters/guest_halt_poll_ns");
   h.cpu_model = CpuModel(root);
   return h;
+}
+
+CpuTimes ReadCpuTimes(const std::string& root) {
+  CpuTimes t;
+  std::ifstream f(root + "/proc/stat");
+  for (std::string line; std::getline(f, line);) {
+    // "cpuN user nice system idle iowait irq softirq steal guest guest_nice";
+    // the "cpu " line is the sum, and guest time is already in user and nice.
+    if (line.compare(0, 3, "cpu") != 0 || line.size() < 4 || line[3] < '0' || line[3] > '9')
+      continue;
+    std::istringstream in(line.substr(line.find(' ')));
+    uint64_t v[8] = {};
+    int n = 0;
+    while (n < 8 && in >> v[n]) ++n;
+    if (n < 4) continue;  // not a line the kernel writes
+    CpuTimes::Cpu c;
+    for (int i = 0; i < n; ++i) c.total += v[i];
+    c.idle = v[3] + v[4];
+    c.steal = v[7];
+    t.cpus.push_back(c);
+  }
+  return t;
+}
+
+CpuShare CpuShareBetween(const CpuTimes& before, const CpuTimes& after) {
+  CpuShare s;
+  if (before.cpus.empty() || before.cpus.size() != after.cpus.size()) return s;
+  uint64_t total = 0, idle = 0, steal = 0;
+  for (size_t i = 0; i < after.cpus.size(); ++i) {
+    const CpuTimes::Cpu& a = before.cpus[i];
+    const CpuTimes::Cpu& b = after.cpus[i];
+    // A CPU taken offline and back restarts its counts: leave it out.
+    if (b.total < a.total || b.idle < a.idle || b.steal < a.steal) continue;
+    const uint64_t t = b.total - a.total;
+    total += t;
+    idle += b.idle - a.idle;
+    steal += b.steal - a.steal;
+    if (t != 0) {
+      s.max_cpu_steal = std::max(s.max_cpu_steal,
+                                 static_cast<double>(b.steal - a.steal) / static_cast<double>(t));
+    }
+  }
+  if (total == 0) return s;
+  s.known = true;
+  s.cpus = static_cast<int>(after.cpus.size());
+  s.busy = static_cast<double>(total - idle - steal) / static_cast<double>(total);
+  s.steal = static_cast<double>(steal) / static_cast<double>(total);
+  return s;
 }
 
 }  // namespace xc::exbench

@@ -12,7 +12,9 @@
 // a mounted debugfs) is left empty, which the report shows as "unknown".
 // Thread safety: a plain function of the files; call it from any thread.
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace xc::exbench {
 
@@ -34,5 +36,33 @@ struct HostFacts {
 };
 
 HostFacts ReadHostFacts(const std::string& root = "");
+
+// The machine's CPU time so far, per CPU, from /proc/stat (USER_HZ ticks,
+// 10 ms): all of it, the idle part (idle + iowait), and the stolen part: time
+// the hypervisor gave to something else while this guest's vCPU had work.
+// On a shared VM steal comes in stalls of one vCPU of up to several ms,
+// which is what sets a 10k/s latency tail (README.md, "What sets the 10k/s
+// tail"); read before and after each step, it says how much a step suffered
+// from them. Empty `cpus` when /proc/stat is unreadable. Any thread.
+struct CpuTimes {
+  struct Cpu {
+    uint64_t total = 0, idle = 0, steal = 0;
+  };
+  std::vector<Cpu> cpus;  // cpu0, cpu1, ... in /proc/stat's order
+};
+
+CpuTimes ReadCpuTimes(const std::string& root = "");
+
+// Shares of the CPUs' time between two readings, 0..1. `known` is false when
+// either reading is empty, their CPU counts differ, or no tick passed.
+struct CpuShare {
+  bool known = false;
+  int cpus = 0;
+  double busy = 0;           // neither idle nor stolen, of all CPUs' time
+  double steal = 0;          // stolen, of all CPUs' time
+  double max_cpu_steal = 0;  // the most one CPU lost, of its own time
+};
+
+CpuShare CpuShareBetween(const CpuTimes& before, const CpuTimes& after);
 
 }  // namespace xc::exbench

@@ -37,22 +37,23 @@ path, name, rc = sys.argv[1:]
 try:
     d = json.load(open(path))
 except Exception as e:
-    print(f"| {name} | exit {rc}, no result ({e}) | | | | | |")
+    print(f"| {name} | exit {rc}, no result ({e}) | | | | | | |")
     sys.exit(0)
 r = d.get("result") or {}
 o = r.get("orders", {})
 rate = d.get("max_sustained_rate", r.get("offered_rate", 0))
 print(f"| {name} | {d['config']['journal_policy']} | {rate} | {r.get('achieved_rate', 0)} | "
       f"{o.get('p50_us', '-')} / {o.get('p99_us', '-')} / {o.get('p999_us', '-')} | "
-      f"{r.get('error_count', '-')} | {r.get('client_cpu', {}).get('cores', '-')} |")
+      f"{r.get('error_count', '-')} | {r.get('client_cpu', {}).get('cores', '-')} | "
+      f"{round(100 * r['host_cpu']['steal'], 2) if 'host_cpu' in r else '-'} |")
 EOF
 }
 
 {
   echo "# exbench suite $(date -u +%FT%TZ) ($(nproc) CPUs, $(uname -r), load: $(cut -d' ' -f1-3 /proc/loadavg))"
   echo
-  echo "| run | journal | offered (find-max: max sustained) ops/s | achieved | p50 / p99 / p99.9 µs | errors | client cores |"
-  echo "| --- | --- | --- | --- | --- | --- | --- |"
+  echo "| run | journal | offered (find-max: max sustained) ops/s | achieved | p50 / p99 / p99.9 µs | errors | client cores | steal % |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 } > "$OUT/SUMMARY.md"
 
 run open-loop-none --journal-policy none --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP"
