@@ -609,14 +609,16 @@ std::vector<std::pair<std::string, std::string>> WsApi::methods() {
   return out;
 }
 
-void WsApi::Register(HttpServer& server) {
-  server.RouteWebSocket(kPath, [this](const HttpRequest& req, std::shared_ptr<WsSession> ws)
-                                   -> std::shared_ptr<WsHandler> {
+void WsApi::Register(HttpServer& server) { server.RouteWebSocket(kPath, Acceptor()); }
+
+WsAcceptor WsApi::Acceptor() {
+  return [this](const HttpRequest& req, std::shared_ptr<WsSession> ws)
+             -> std::shared_ptr<WsHandler> {
     if (req.path != kPath) return nullptr;
     const bool rate_limits = req.query.find("returnRateLimits=false") == std::string_view::npos;
     return std::make_shared<Session>(this, std::move(ws), std::string(req.remote_ip),
                                      NowMs(rest_.clock()), rate_limits);
-  });
+  };
 }
 
 }  // namespace xc::gateway

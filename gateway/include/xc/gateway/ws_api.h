@@ -101,9 +101,15 @@ class WsApi {
   // {"WS", method name} of every method, in index order (for HttpMetrics).
   static std::vector<std::pair<std::string, std::string>> methods();
 
-  // Registers the WebSocket route kPath on `server`. REQUIRES: the server
-  // is not started.
+  // Registers Acceptor() as the WebSocket route kPath on `server`.
+  // REQUIRES: the server is not started.
   void Register(HttpServer& server);
+  // What Register routes: for an upgrade to exactly kPath, a new session
+  // that answers on `session` (the query's returnRateLimits=false turns
+  // rateLimits off for the connection); nullptr (HTTP 404) for any other
+  // path. The session's messages must then come from one thread at a time.
+  // Also how ws-api-bench drives the API without sockets.
+  WsAcceptor Acceptor();
 
   // Open WebSocket API connections (relaxed; metrics).
   size_t sessions() const { return sessions_.load(std::memory_order_relaxed); }
