@@ -229,6 +229,12 @@ void BM_PlaceCancel(benchmark::State& state) {
                                                   benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_PlaceCancel)->MeasureProcessCPUTime()->UseRealTime();
+// A fixed count, for counting instructions under callgrind, which a noisy
+// VM does not disturb (bench/README.md, "ws-api-bench"):
+//   valgrind --tool=callgrind --separate-threads=yes
+//     build/bin/ws-api-bench --benchmark_filter=Fixed
+void BM_PlaceCancelFixed(benchmark::State& state) { BM_PlaceCancel(state); }
+BENCHMARK(BM_PlaceCancelFixed)->Iterations(4000)->MeasureProcessCPUTime()->UseRealTime();
 
 }  // namespace
 }  // namespace xc::exchange
