@@ -366,8 +366,13 @@ int64_t WorkingTime(const os::OrderInfo& o) {
   return worked ? Ms(o.time) : -1;
 }
 
+// Room for one order's answer: a RESULT or cancel answer is 350-450 bytes.
+constexpr size_t kOrderAnswerBytes = 512;
+
 // POST /order answer.
 void PlacedOrder(const os::OrderInfo& o, RespType type, std::string* out) {
+  // One allocation for the whole answer, not one per doubling on the way.
+  out->reserve(out->size() + kOrderAnswerBytes);
   OpenOrderObject(o, out);
   Str("clientOrderId", o.client_order_id, out);
   Int("transactTime", Ms(o.time), out);
@@ -422,6 +427,7 @@ void DefaultCancelId(protocol::OrderId id, std::string* out) {
 // DELETE /order and DELETE /openOrders element. `cancel_id` empty: derived.
 void CancelledOrder(const os::OrderInfo& o, std::string_view cancel_id, int64_t now_ms,
                     std::string* out) {
+  out->reserve(out->size() + kOrderAnswerBytes);  // as PlacedOrder
   out->append("{\"symbol\":\"");
   os::AppendJsonEscaped(o.symbol, out);
   out->push_back('"');

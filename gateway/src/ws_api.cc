@@ -108,24 +108,32 @@ uint32_t FindMethod(std::string_view name) {
   return scaling::RequestObserver::kUnmatched;
 }
 
-// encodeURIComponent: everything but A-Z a-z 0-9 - _ . ! ~ * ' ( ) as %XX.
-// Runs of plain bytes (nearly all of a request) are appended whole: this
-// runs over every parameter of every request.
+// The bytes encodeURIComponent leaves as they are: A-Z a-z 0-9 - _ . ! ~ * ' ( ).
+constexpr auto kUriPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.' || c == '!' || c == '~' || c == '*' || c == '\'' ||
+           c == '(' || c == ')';
+  }
+  return t;
+}();
+
+bool IsUriPlain(std::string_view v) {
+  for (char c : v) {
+    if (!kUriPlain[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
+
+// encodeURIComponent: everything but kUriPlain as %XX. Runs of plain bytes
+// are appended whole.
 void AppendUriComponent(std::string_view v, std::string* out) {
-  static constexpr auto kPlain = [] {
-    std::array<bool, 256> t{};
-    for (int c = 0; c < 256; ++c) {
-      t[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-             c == '-' || c == '_' || c == '.' || c == '!' || c == '~' || c == '*' || c == '\'' ||
-             c == '(' || c == ')';
-    }
-    return t;
-  }();
   static constexpr char kHex[] = "0123456789ABCDEF";
   size_t i = 0;
   while (i < v.size()) {
     size_t run = i;
-    while (run < v.size() && kPlain[static_cast<unsigned char>(v[run])]) ++run;
+    while (run < v.size() && kUriPlain[static_cast<unsigned char>(v[run])]) ++run;
     out->append(v.data() + i, run - i);
     if (run == v.size()) break;
     const auto c = static_cast<unsigned char>(v[run]);
@@ -146,7 +154,10 @@ struct Scratch {
   simdjson::ondemand::parser parser;
   std::string input;        // the message, padded for simdjson
   std::vector<JsonParam> params;
-  std::string raw, encoded;  // the two signature payloads; encoded is also the query
+  std::string raw, encoded;  // the two signature payloads
+  // The query the REST code reads: encoded, or raw itself when no name or
+  // value has a byte to percent-encode (then the two are the same bytes).
+  std::string_view query;
   RequestParams request;
 };
 thread_local Scratch tl_scratch;
@@ -204,7 +215,7 @@ class WsApi::Session final : public WsHandler, public std::enable_shared_from_th
   const RestApi::KeyEntry* Authenticate(const Pending& p, const Method& m,
                                         std::optional<std::string_view> api_key,
                                         std::optional<std::string_view> signature,
-                                        std::string* key_text);
+                                        std::string_view* key_text);
   void Dispatch(Pending& p, const Method& m, const RestApi::KeyEntry* key,
                 std::string_view key_text);
   void SessionInfo(const Pending& p, bool user_data);
@@ -361,7 +372,7 @@ void WsApi::Session::OnMessage(std::string_view text) {
   std::optional<std::string_view> api_key, signature;
   bool return_rate_limits = return_rate_limits_;
   s.raw.clear();
-  s.encoded.clear();
+  bool plain = true;
   for (const JsonParam& jp : s.params) {
     if (jp.name == "signature") {
       signature = jp.value;
@@ -369,20 +380,31 @@ void WsApi::Session::OnMessage(std::string_view text) {
     }
     if (jp.name == "apiKey") api_key = jp.value;
     if (jp.name == "returnRateLimits") return_rate_limits = jp.value != "false";
-    if (!s.raw.empty()) {
-      s.raw.push_back('&');
-      s.encoded.push_back('&');
-    }
+    if (!s.raw.empty()) s.raw.push_back('&');
     s.raw.append(jp.name).push_back('=');
     s.raw.append(jp.value);
-    AppendUriComponent(jp.name, &s.encoded);
-    s.encoded.push_back('=');
-    AppendUriComponent(jp.value, &s.encoded);
+    plain = plain && IsUriPlain(jp.name) && IsUriPlain(jp.value);
   }
-  if (auto e = s.request.Parse(s.encoded, {})) return Fail(p, *e);
+  // Nearly every request (symbols, numbers, keys, client ids) is plain: the
+  // encoded form would be raw again, byte for byte, so it is not built.
+  s.query = s.raw;
+  if (!plain) {
+    s.encoded.clear();
+    for (const JsonParam& jp : s.params) {
+      if (jp.name == "signature") continue;
+      if (!s.encoded.empty()) s.encoded.push_back('&');
+      AppendUriComponent(jp.name, &s.encoded);
+      s.encoded.push_back('=');
+      AppendUriComponent(jp.value, &s.encoded);
+    }
+    s.query = s.encoded;
+  }
+  if (auto e = s.request.Parse(s.query, {})) return Fail(p, *e);
 
   const RestApi::KeyEntry* key = nullptr;
-  std::string key_text;
+  // A view of the message's apiKey or of logon_key_, both alive until
+  // Dispatch returns (nothing keeps it longer).
+  std::string_view key_text;
   if (m.auth == Auth::kSigned || m.auth == Auth::kKey) {
     key = Authenticate(p, m, api_key, signature, &key_text);
     if (key == nullptr) return;
@@ -394,7 +416,7 @@ void WsApi::Session::OnMessage(std::string_view text) {
 
   // The rate limiter counts what the REST request would.
   if (api_->limiter_ != nullptr) {
-    const EndpointCost cost = EndpointWeight(m.rest_method, m.rest_path, s.encoded);
+    const EndpointCost cost = EndpointWeight(m.rest_method, m.rest_path, s.query);
     const Admission a =
         api_->limiter_->Admit(ip_, key_text, cost, api_->rest_.clock().NowNanos());
     if (return_rate_limits) {
@@ -429,13 +451,13 @@ void WsApi::Session::OnMessage(std::string_view text) {
 const RestApi::KeyEntry* WsApi::Session::Authenticate(const Pending& p, const Method& m,
                                                       std::optional<std::string_view> api_key,
                                                       std::optional<std::string_view> signature,
-                                                      std::string* key_text) {
+                                                      std::string_view* key_text) {
   Scratch& s = tl_scratch;
   const RestApi::KeyEntry* key = nullptr;
   const bool session = !api_key && logon_ != nullptr;
   if (session) {
     key = logon_;
-    key_text->assign(logon_key_);
+    *key_text = logon_key_;
   } else {
     if (!api_key || api_key->empty()) {
       Fail(p, ApiError(ErrorId::kMandatoryParam, "apiKey"));
@@ -450,7 +472,7 @@ const RestApi::KeyEntry* WsApi::Session::Authenticate(const Pending& p, const Me
       Fail(p, os::errors::InvalidApiKey());
       return nullptr;
     }
-    key_text->assign(*api_key);
+    *key_text = *api_key;
   }
   if (m.auth == Auth::kKey) return key;
   auto t = CheckRequestTime(s.request, api_->rest_.clock().NowNanos());
@@ -466,9 +488,11 @@ const RestApi::KeyEntry* WsApi::Session::Authenticate(const Pending& p, const Me
     return nullptr;
   }
   const std::string_view raw = s.raw;
-  const std::string_view enc = s.encoded;
+  const std::string_view enc = s.query;
   if (key->key.Verify(std::span<const std::string_view>(&raw, 1), *signature)) return key;
-  if (enc != raw && key->key.Verify(std::span<const std::string_view>(&enc, 1), *signature)) {
+  // A query that is not raw itself differs from it (some byte was encoded).
+  if (enc.data() != raw.data() &&
+      key->key.Verify(std::span<const std::string_view>(&enc, 1), *signature)) {
     return key;
   }
   Fail(p, ApiError(ErrorId::kInvalidSignature));
@@ -504,7 +528,7 @@ void WsApi::Session::Dispatch(Pending& p, const Method& m, const RestApi::KeyEnt
     HttpRequest req;
     req.method = m.rest_method;
     req.path = m.rest_path;
-    req.query = s.encoded;
+    req.query = s.query;
     req.api_key = key_text;
     req.remote_ip = ip_;
     HttpResponse resp;
