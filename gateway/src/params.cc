@@ -1,6 +1,7 @@
 #include "xc/gateway/params.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace xc::gateway {
 
@@ -19,10 +20,9 @@ int HexValue(char c) {
 // True if `s` has a '%' or '+'. A plain loop: string_view::find_first_of calls
 // memchr on the set once per byte, which made parsing ~5x slower.
 bool NeedsDecoding(std::string_view s) {
-  for (char c : s) {
-    if (c == '%' || c == '+') return true;
-  }
-  return false;
+  // memchr scans 32 bytes at a time; nearly every value has neither byte.
+  return std::memchr(s.data(), '%', s.size()) != nullptr ||
+         std::memchr(s.data(), '+', s.size()) != nullptr;
 }
 
 // Decodes `in` (percent escapes, '+' as space). Returns `in` itself when there

@@ -122,8 +122,9 @@ ApiResult<ValidatedOrder> ValidateOrder(const SymbolTable& symbols, const PlaceO
   }
 
   // 3-5. Decimals and the price / quantity filters.
-  const ApiError price_filter = errors::FilterFailure("PRICE_FILTER");
-  const ApiError lot_size = errors::FilterFailure("LOT_SIZE");
+  // Looked up in the error catalogue once, not for every order.
+  static const ApiError price_filter = errors::FilterFailure("PRICE_FILTER");
+  static const ApiError lot_size = errors::FilterFailure("LOT_SIZE");
   Amount price = 0, qty = 0, quote_amount = 0, stop = 0, iceberg = 0;
   if (HasLimitPrice(req.type)) {
     if (auto e = ParseField(req.price, "price", price_filter, &price)) return *e;
