@@ -38,23 +38,26 @@ void ThreadedOrderService::AwaitAsync(protocol::UserId user, Start start, Ready 
                        finish = std::move(finish),
                        done = std::move(done)](PartitionWorker& w, Partition& p) mutable {
     auto started = start(p);
+    // A check that returns true is never run again, so it hands `done` on
+    // by move: a copy would copy the caller's whole continuation (the
+    // gateway's answer context), allocations included.
     if (!started.ok()) {
       // Answered once the request's batch is durable (it was journaled).
-      w.AddCheck([&w, done, e = std::move(started).error()](Partition&) {
-        w.Defer([done, e] { done(e); });
+      w.AddCheck([&w, done = std::move(done), e = std::move(started).error()](Partition&) mutable {
+        w.Defer([done = std::move(done), e = std::move(e)] { done(e); });
         return true;
       });
       return;
     }
     using Ctx = std::decay_t<decltype(started.value())>;
     w.AddCheck([&w, deadline, ctx = Ctx(std::move(started).value()), ready = std::move(ready),
-                finish = std::move(finish), done = std::move(done)](Partition& p) {
+                finish = std::move(finish), done = std::move(done)](Partition& p) mutable {
       if (ready(p, ctx)) {
-        w.Defer([done, r = finish(p, ctx)]() mutable { done(std::move(r)); });
+        w.Defer([done = std::move(done), r = finish(p, ctx)]() mutable { done(std::move(r)); });
         return true;
       }
       if (Clock::now() < deadline) return false;
-      w.Defer([done] { done(Timeout()); });
+      w.Defer([done = std::move(done)] { done(Timeout()); });
       return true;
     });
   });
