@@ -51,7 +51,12 @@ static_assert(offsetof(Event, trade_id) == kLegacyEventBytes &&
 // integers and length-prefixed strings. ----
 class Writer {
  public:
-  explicit Writer(char type) { buf_.push_back(type); }
+  // Room for a whole order record or a command's events up front: growing
+  // from empty took three or four allocations per record.
+  explicit Writer(char type) {
+    buf_.reserve(kTypicalRecordBytes);
+    buf_.push_back(type);
+  }
   Writer& U64(uint64_t v) {
     buf_.append(reinterpret_cast<const char*>(&v), sizeof(v));
     return *this;
@@ -73,6 +78,7 @@ class Writer {
   const std::string& str() const { return buf_; }
 
  private:
+  static constexpr size_t kTypicalRecordBytes = 256;
   std::string buf_;
 };
 
