@@ -76,9 +76,18 @@ void PartitionWorker::RunTask(Task task, bool engine_events, std::vector<Deferre
 void PartitionWorker::RunEvents(uint32_t stream, protocol::Seq through,
                                 const protocol::Event* events, size_t n,
                                 std::vector<Deferred>* hold) {
+  // RunTask runs the task before it returns, so the task may refer to this
+  // frame: one captured pointer fits std::function's inline storage, where
+  // four values took an allocation per batch.
+  struct Args {
+    uint32_t stream;
+    protocol::Seq through;
+    const protocol::Event* events;
+    size_t n;
+  } const args{stream, through, events, n};
   RunTask(
-      [stream, through, events, n](PartitionWorker&, Partition& p) {
-        p.OnEngineEvents(stream, through, events, n);
+      [&args](PartitionWorker&, Partition& p) {
+        p.OnEngineEvents(args.stream, args.through, args.events, args.n);
       },
       /*engine_events=*/true, hold);
 }

@@ -129,7 +129,8 @@ class PartitionWorker final : private EngineLink {
 
   // Runs `task` now, on this thread, under the partition's mutex, then
   // commits (see the file comment). Dropped (never run) after Stop began or
-  // after a failure.
+  // after a failure. Either way `task` is done with when Run returns, so it
+  // may refer to the caller's frame (what it must keep, it moves out).
   void Run(Task task);
   // Runs Partition::OnEngineEvents with a batch of engine events. With
   // `hold`, the answers it makes ready are appended there instead of run:
