@@ -49,14 +49,20 @@ static_assert(offsetof(Event, trade_id) == kLegacyEventBytes &&
 
 // ---- Journal record encoding: a type byte, then fixed little-endian
 // integers and length-prefixed strings. ----
+// A record is built in one buffer per thread, reused: Journal copies it
+// into the log's batch, and a fresh string per record took three or four
+// allocations. One Writer at a time per thread (checked).
 class Writer {
  public:
-  // Room for a whole order record or a command's events up front: growing
-  // from empty took three or four allocations per record.
-  explicit Writer(char type) {
-    buf_.reserve(kTypicalRecordBytes);
+  explicit Writer(char type) : buf_(Buffer()) {
+    XC_DCHECK(!in_use_);
+    in_use_ = true;
+    buf_.clear();
     buf_.push_back(type);
   }
+  ~Writer() { in_use_ = false; }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
   Writer& U64(uint64_t v) {
     buf_.append(reinterpret_cast<const char*>(&v), sizeof(v));
     return *this;
@@ -78,9 +84,15 @@ class Writer {
   const std::string& str() const { return buf_; }
 
  private:
-  static constexpr size_t kTypicalRecordBytes = 256;
-  std::string buf_;
+  static std::string& Buffer() {
+    thread_local std::string buf;
+    return buf;
+  }
+  static thread_local bool in_use_;
+  std::string& buf_;
 };
+
+thread_local bool Writer::in_use_ = false;
 
 class Reader {
  public:
