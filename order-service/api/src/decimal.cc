@@ -129,11 +129,16 @@ void AppendDecimal(int64_t units, int scale, std::string* out) {
   } while (mag != 0);
   // Pad so that there is at least one digit before the point.
   while (n < scale + 1) digits[n++] = '0';
-  if (units < 0) out->push_back('-');
+  // Written forwards into a buffer, then appended at once (a push_back per
+  // character cost a capacity check and a terminator each).
+  char text[32];  // a sign, the digits (24 at most, as above) and the point
+  size_t len = 0;
+  if (units < 0) text[len++] = '-';
   for (int i = n - 1; i >= 0; --i) {
-    if (i == scale - 1) out->push_back('.');
-    out->push_back(digits[i]);
+    if (i == scale - 1) text[len++] = '.';
+    text[len++] = digits[i];
   }
+  out->append(text, len);
 }
 
 std::string FormatDecimal(int64_t units, int scale) {
