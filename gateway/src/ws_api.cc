@@ -164,6 +164,32 @@ thread_local Scratch tl_scratch;
 
 int64_t NowMs(const WallClock& clock) { return clock.NowNanos() / 1'000'000; }
 
+// ,"rateLimits":[...] as Binance shows it: the request weight, and for a
+// new order the order counts. At most kRateLimitsBytes.
+constexpr size_t kRateLimitsBytes = 320;
+void AppendRateLimits(const RateLimits& lim, const Admission& a, std::string* r) {
+  r->append(",\"rateLimits\":[{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\","
+            "\"intervalNum\":1,\"limit\":");
+  AppendInt(lim.request_weight_per_min, r);
+  r->append(",\"count\":");
+  AppendInt(a.used_weight_1m, r);
+  r->push_back('}');
+  if (a.new_order) {
+    r->append(",{\"rateLimitType\":\"ORDERS\",\"interval\":\"SECOND\",\"intervalNum\":10,"
+              "\"limit\":");
+    AppendInt(lim.orders_per_10s, r);
+    r->append(",\"count\":");
+    AppendInt(a.order_count_10s, r);
+    r->append("},{\"rateLimitType\":\"ORDERS\",\"interval\":\"DAY\",\"intervalNum\":1,"
+              "\"limit\":");
+    AppendInt(lim.orders_per_day, r);
+    r->append(",\"count\":");
+    AppendInt(a.order_count_1d, r);
+    r->push_back('}');
+  }
+  r->push_back(']');
+}
+
 }  // namespace
 
 // ---- Session ----
@@ -199,7 +225,13 @@ class WsApi::Session final : public WsHandler, public std::enable_shared_from_th
   struct Pending {
     std::shared_ptr<WsSession> ws;
     std::string id;          // the request id's JSON text
-    std::string rate_limits;  // ,"rateLimits":[...] or ""
+    // The limiter's counts for the answer's "rateLimits", formatted there
+    // (AppendRateLimits); none when the request asked for none.
+    struct RateLimitsShown {
+      RateLimits limits;
+      Admission admission;
+    };
+    std::optional<RateLimitsShown> rate_limits;
     uint32_t method;
     SteadyClock::time_point start;
     scaling::RequestObserver* observer;
@@ -235,12 +267,12 @@ class WsApi::Session final : public WsHandler, public std::enable_shared_from_th
 
 void WsApi::Session::Answer(const Pending& p, int status, std::string_view body) const {
   auto out = std::make_shared<std::string>();
-  out->reserve(body.size() + p.id.size() + p.rate_limits.size() + 40);
+  out->reserve(body.size() + p.id.size() + (p.rate_limits ? kRateLimitsBytes : 0) + 40);
   out->append("{\"id\":").append(p.id).append(",\"status\":");
   AppendInt(status, out.get());
   out->append(status == 200 ? ",\"result\":" : ",\"error\":");
   out->append(body);
-  out->append(p.rate_limits);
+  if (p.rate_limits) AppendRateLimits(p.rate_limits->limits, p.rate_limits->admission, out.get());
   out->push_back('}');
   if (p.ws) p.ws->Send(std::move(out));
   if (p.observer != nullptr) {
@@ -419,31 +451,7 @@ void WsApi::Session::OnMessage(std::string_view text) {
     const EndpointCost cost = EndpointWeight(m.rest_method, m.rest_path, s.query);
     const Admission a =
         api_->limiter_->Admit(ip_, key_text, cost, api_->rest_.clock().NowNanos());
-    if (return_rate_limits) {
-      const RateLimits lim = api_->limiter_->limits();
-      std::string& r = p.rate_limits;
-      r.reserve(320);  // both shapes below fit: one allocation, not one per doubling
-      r.append(",\"rateLimits\":[{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\","
-               "\"intervalNum\":1,\"limit\":");
-      AppendInt(lim.request_weight_per_min, &r);
-      r.append(",\"count\":");
-      AppendInt(a.used_weight_1m, &r);
-      r.push_back('}');
-      if (a.new_order) {
-        r.append(",{\"rateLimitType\":\"ORDERS\",\"interval\":\"SECOND\",\"intervalNum\":10,"
-                 "\"limit\":");
-        AppendInt(lim.orders_per_10s, &r);
-        r.append(",\"count\":");
-        AppendInt(a.order_count_10s, &r);
-        r.append("},{\"rateLimitType\":\"ORDERS\",\"interval\":\"DAY\",\"intervalNum\":1,"
-                 "\"limit\":");
-        AppendInt(lim.orders_per_day, &r);
-        r.append(",\"count\":");
-        AppendInt(a.order_count_1d, &r);
-        r.push_back('}');
-      }
-      r.push_back(']');
-    }
+    if (return_rate_limits) p.rate_limits.emplace(api_->limiter_->limits(), a);
     if (a.verdict != Admission::Verdict::kOk) return Fail(p, RateLimiter::RejectionError(a));
   }
   Dispatch(p, m, key, key_text);
