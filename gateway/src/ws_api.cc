@@ -164,28 +164,30 @@ thread_local Scratch tl_scratch;
 
 int64_t NowMs(const WallClock& clock) { return clock.NowNanos() / 1'000'000; }
 
+// One entry of "rateLimits": `head` is its text up to the limit's value.
+void AppendRateLimit(std::string_view head, uint32_t limit, uint32_t count, std::string* r) {
+  r->append(head);
+  AppendInt(limit, r);
+  r->append(",\"count\":");
+  AppendInt(count, r);
+  r->push_back('}');
+}
+
 // ,"rateLimits":[...] as Binance shows it: the request weight, and for a
 // new order the order counts. At most kRateLimitsBytes.
 constexpr size_t kRateLimitsBytes = 320;
 void AppendRateLimits(const RateLimits& lim, const Admission& a, std::string* r) {
-  r->append(",\"rateLimits\":[{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\","
-            "\"intervalNum\":1,\"limit\":");
-  AppendInt(lim.request_weight_per_min, r);
-  r->append(",\"count\":");
-  AppendInt(a.used_weight_1m, r);
-  r->push_back('}');
+  AppendRateLimit(
+      ",\"rateLimits\":[{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\","
+      "\"intervalNum\":1,\"limit\":",
+      lim.request_weight_per_min, a.used_weight_1m, r);
   if (a.new_order) {
-    r->append(",{\"rateLimitType\":\"ORDERS\",\"interval\":\"SECOND\",\"intervalNum\":10,"
-              "\"limit\":");
-    AppendInt(lim.orders_per_10s, r);
-    r->append(",\"count\":");
-    AppendInt(a.order_count_10s, r);
-    r->append("},{\"rateLimitType\":\"ORDERS\",\"interval\":\"DAY\",\"intervalNum\":1,"
-              "\"limit\":");
-    AppendInt(lim.orders_per_day, r);
-    r->append(",\"count\":");
-    AppendInt(a.order_count_1d, r);
-    r->push_back('}');
+    AppendRateLimit(
+        ",{\"rateLimitType\":\"ORDERS\",\"interval\":\"SECOND\",\"intervalNum\":10,\"limit\":",
+        lim.orders_per_10s, a.order_count_10s, r);
+    AppendRateLimit(
+        ",{\"rateLimitType\":\"ORDERS\",\"interval\":\"DAY\",\"intervalNum\":1,\"limit\":",
+        lim.orders_per_day, a.order_count_1d, r);
   }
   r->push_back(']');
 }
