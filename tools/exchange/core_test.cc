@@ -8,6 +8,7 @@
 // would run before partition 1 saw the trade, every time.
 
 #include "core.h"
+#include "core_testing.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -45,10 +46,7 @@ constexpr char kSymbol[] = "BTCUSDT";
 class CoreTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    std::vector<order_service::SymbolConfig> configs;
-    for (auto& c : order_service::SymbolTable::DefaultConfigs()) {
-      if (c.symbol == kSymbol) configs.push_back(c);
-    }
+    const std::vector<order_service::SymbolConfig> configs = testing::ConfigsOf(kSymbol);
     ASSERT_EQ(configs.size(), 1u);
     auto table = order_service::SymbolTable::Build(configs);
     ASSERT_TRUE(table.ok()) << table.status();
@@ -59,42 +57,15 @@ class CoreTest : public ::testing::TestWithParam<bool> {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
 
-    // As exchange_main.cc wires it, with journal_policy none: no engine
-    // journal, partition logs in the page cache only (sync off, so the
-    // thread that runs a partition task commits it: no group-commit thread).
-    CoreOptions o;
-    o.partitions = kPartitions;
-    o.dir = dir_ + "/orders";
-    o.sync = false;
+    CoreOptions o = testing::JournalNoneOptions(dir_, kPartitions, market_.get(), GetParam());
     o.timeout = std::chrono::milliseconds(5'000);
-    o.run_to_completion = GetParam();
-    o.on_market_events = [m = market_.get()](std::span<const protocol::Event> g) {
-      m->OnEvents(g);
-    };
-    o.on_book_reset = [m = market_.get()](protocol::SymbolId id, auto bids, auto asks,
-                                          protocol::Seq seq, protocol::Price last) {
-      m->ResetBook(id, std::move(bids), std::move(asks), seq, last);
-    };
-    o.market = market_.get();
     o.on_fatal = [] { ADD_FAILURE() << "partition log failed"; };
     core_ = std::make_unique<Core>(&table_, std::move(o), &clock_);
     std::string report;
     ASSERT_TRUE(core_->Recover(&report).ok()) << report;
-
-    engine::node::ShardRunnerOptions ro;
-    ro.wait = engine::node::WaitStrategy::kBlock;
-    ro.cpu = -1;
-    ro.events_bell = core_->events_doorbell();
-    runner_ = std::make_unique<engine::node::ShardRunner>(ro);
-    for (const auto& s : table_.symbols()) {
-      ASSERT_TRUE(runner_->shard().AddSymbol(s.id, engine::OrderBook::Options{1u << 12, 1u << 10})
-                      .ok());
-    }
-    auto resend = core_->FinishRecovery(/*engine_seq=*/0, runner_->shard());
-    ASSERT_TRUE(resend.ok()) << resend.status();
-    ASSERT_EQ(*resend, 0u);
-    ASSERT_TRUE(runner_->Start().ok());
-    core_->Start(runner_.get());
+    auto runner = testing::StartEngine(core_.get(), table_, 1u << 12);
+    ASSERT_TRUE(runner.ok()) << runner.status();
+    runner_ = *std::move(runner);
   }
 
   void TearDown() override {

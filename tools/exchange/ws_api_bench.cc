@@ -32,6 +32,7 @@
 
 #include "benchmark/benchmark.h"
 #include "core.h"
+#include "core_testing.h"
 #include "xc/engine/node/shard_runner.h"
 #include "xc/gateway/hmac.h"
 #include "xc/gateway/http_server.h"
@@ -66,45 +67,22 @@ class CountingSession final : public gateway::WsSession {
 class Exchange {
  public:
   Exchange() {
-    std::vector<order_service::SymbolConfig> configs;
-    for (auto& c : order_service::SymbolTable::DefaultConfigs()) {
-      if (c.symbol == kSymbol) configs.push_back(c);
-    }
+    const std::vector<order_service::SymbolConfig> configs = testing::ConfigsOf(kSymbol);
     table_ = *order_service::SymbolTable::Build(configs);
     market_ = std::make_unique<gateway::MarketData>(configs);
     char tmpl[] = "/tmp/ws-api-bench-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) std::abort();
     dir_ = tmpl;
 
-    CoreOptions o;
-    o.partitions = kPartitions;
-    o.dir = dir_ + "/orders";
-    o.sync = false;  // journal_policy none
-    o.run_to_completion = true;
-    o.on_market_events = [m = market_.get()](std::span<const protocol::Event> g) {
-      m->OnEvents(g);
-    };
-    o.on_book_reset = [m = market_.get()](protocol::SymbolId id, auto bids, auto asks,
-                                          protocol::Seq seq, protocol::Price last) {
-      m->ResetBook(id, std::move(bids), std::move(asks), seq, last);
-    };
-    o.market = market_.get();
+    CoreOptions o = testing::JournalNoneOptions(dir_, kPartitions, market_.get(),
+                                                /*run_to_completion=*/true);
     o.on_fatal = [] { std::abort(); };
     core_ = std::make_unique<Core>(&table_, std::move(o), &clock_);
     std::string report;
     if (!core_->Recover(&report).ok()) std::abort();
-
-    engine::node::ShardRunnerOptions ro;
-    ro.wait = engine::node::WaitStrategy::kBlock;
-    ro.cpu = -1;
-    ro.events_bell = core_->events_doorbell();
-    runner_ = std::make_unique<engine::node::ShardRunner>(ro);
-    for (const auto& s : table_.symbols()) {
-      if (!runner_->shard().AddSymbol(s.id, engine::OrderBook::Options{1u << 16, 1u << 16}).ok())
-        std::abort();
-    }
-    if (!core_->FinishRecovery(0, runner_->shard()).ok() || !runner_->Start().ok()) std::abort();
-    core_->Start(runner_.get());
+    auto runner = testing::StartEngine(core_.get(), table_, 1u << 16);
+    if (!runner.ok()) std::abort();
+    runner_ = *std::move(runner);
 
     rest_ = std::make_unique<gateway::RestApi>(core_->api(), clock_);
     gateway::RateLimits off{};
