@@ -51,11 +51,12 @@ static_assert(offsetof(Event, trade_id) == kLegacyEventBytes &&
 // integers and length-prefixed strings. ----
 // A record is built in one buffer per thread, reused: Journal copies it
 // into the log's batch, and a fresh string per record took three or four
-// allocations. One Writer at a time per thread (checked).
+// allocations. One Writer at a time per thread (checked, always: a second
+// would corrupt a journal record).
 class Writer {
  public:
   explicit Writer(char type) : buf_(Buffer()) {
-    XC_DCHECK(!in_use_);
+    XC_CHECK(!in_use_);
     in_use_ = true;
     buf_.clear();
     buf_.push_back(type);
