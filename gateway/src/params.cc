@@ -21,6 +21,8 @@ int HexValue(char c) {
 // memchr on the set once per byte, which made parsing ~5x slower.
 bool NeedsDecoding(std::string_view s) {
   // memchr scans 32 bytes at a time; nearly every value has neither byte.
+  // An empty view may have no data pointer, which memchr must not get.
+  if (s.empty()) return false;
   return std::memchr(s.data(), '%', s.size()) != nullptr ||
          std::memchr(s.data(), '+', s.size()) != nullptr;
 }
