@@ -35,7 +35,7 @@ void PartitionWorker::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void PartitionWorker::Run(Task task) { RunTask(std::move(task), /*engine_events=*/false); }
+void PartitionWorker::Run(Task task) { RunTask(task, /*engine_events=*/false); }
 
 void PartitionWorker::RunTask(Task task, bool engine_events, std::vector<Deferred>* hold) {
   // Backpressure: the engine is behind (its input ring is full). Wait here,
@@ -76,19 +76,8 @@ void PartitionWorker::RunTask(Task task, bool engine_events, std::vector<Deferre
 void PartitionWorker::RunEvents(uint32_t stream, protocol::Seq through,
                                 const protocol::Event* events, size_t n,
                                 std::vector<Deferred>* hold) {
-  // RunTask runs the task before it returns, so the task may refer to this
-  // frame: one captured pointer fits std::function's inline storage, where
-  // four values took an allocation per batch.
-  struct Args {
-    uint32_t stream;
-    protocol::Seq through;
-    const protocol::Event* events;
-    size_t n;
-  } const args{stream, through, events, n};
   RunTask(
-      [&args](PartitionWorker&, Partition& p) {
-        p.OnEngineEvents(args.stream, args.through, args.events, args.n);
-      },
+      [&](PartitionWorker&, Partition& p) { p.OnEngineEvents(stream, through, events, n); },
       /*engine_events=*/true, hold);
 }
 

@@ -33,23 +33,10 @@ PartitionWorker& ThreadedOrderService::WorkerFor(protocol::UserId user) const {
 template <typename T, typename Start, typename Ready, typename Finish>
 void ThreadedOrderService::AwaitAsync(protocol::UserId user, Start start, Ready ready,
                                       Finish finish, Done<T> done) const {
-  // Run runs the task before it returns, so the task refers to this frame
-  // through one pointer, which std::function keeps inline: capturing these
-  // by value took an allocation and a move of each per request.
-  struct Args {
-    Clock::time_point deadline;
-    Start start;
-    Ready ready;
-    Finish finish;
-    Done<T> done;
-  } args{Clock::now() + timeout_, std::move(start), std::move(ready), std::move(finish),
-         std::move(done)};
-  WorkerFor(user).Run([&args](PartitionWorker& w, Partition& p) {
-    const Clock::time_point deadline = args.deadline;
-    Start& start = args.start;
-    Ready& ready = args.ready;
-    Finish& finish = args.finish;
-    Done<T>& done = args.done;
+  const Clock::time_point deadline = Clock::now() + timeout_;
+  // Run finishes with the task before it returns: the task moves what the
+  // checks keep out of this frame.
+  WorkerFor(user).Run([&](PartitionWorker& w, Partition& p) {
     auto started = start(p);
     // A check that returns true is never run again, so it hands `done` on
     // by move: a copy would copy the caller's whole continuation (the

@@ -70,6 +70,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "xc/order_service/engine_link.h"
 #include "xc/order_service/partition.h"
@@ -83,7 +84,10 @@ namespace xc::order_service {
 
 class PartitionWorker final : private EngineLink {
  public:
-  using Task = std::function<void(PartitionWorker&, Partition&)>;
+  // Run finishes with a task before it returns, so it takes the task by
+  // reference: no allocation, whatever the task captures, and the task may
+  // refer to the caller's frame (what it must keep, it moves out).
+  using Task = absl::FunctionRef<void(PartitionWorker&, Partition&)>;
   // Runs once its task's batch is durable, then after every later batch of
   // engine events (RunEvents) and every kCheckInterval, until it returns true
   // (then it is removed). So what it waits for must come with engine events
@@ -129,8 +133,7 @@ class PartitionWorker final : private EngineLink {
 
   // Runs `task` now, on this thread, under the partition's mutex, then
   // commits (see the file comment). Dropped (never run) after Stop began or
-  // after a failure. Either way `task` is done with when Run returns, so it
-  // may refer to the caller's frame (what it must keep, it moves out).
+  // after a failure. Either way `task` is done with when Run returns.
   void Run(Task task);
   // Runs Partition::OnEngineEvents with a batch of engine events. With
   // `hold`, the answers it makes ready are appended there instead of run:
@@ -155,7 +158,7 @@ class PartitionWorker final : private EngineLink {
       -> std::optional<std::invoke_result_t<F, Partition&>> {
     using R = std::invoke_result_t<F, Partition&>;
     auto reply = std::make_shared<Reply<R>>();
-    Run([fn = std::move(fn), reply](PartitionWorker& w, Partition& p) mutable {
+    Run([&fn, &reply](PartitionWorker& w, Partition& p) {
       auto r = std::make_shared<R>(fn(p));
       w.AddCheck([&w, reply, r](Partition&) {
         w.Defer([reply, r] { reply->Set(std::move(*r)); });
